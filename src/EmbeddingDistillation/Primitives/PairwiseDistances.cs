@@ -1,0 +1,62 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace EmbeddingDistillation.Primitives;
+
+/// <summary>
+/// The one pairwise-distance kernel of the library: losses, mining and evaluation all call it, so there is a
+/// single place that decides numerics (Gram-matrix form, clamp before sqrt) and speed.
+/// </summary>
+public static class PairwiseDistances
+{
+    /// <summary>The clamp applied to squared distances before the square root (as in the paper's code).</summary>
+    public const double DefaultClamp = 1e-12;
+
+    /// <summary>
+    /// Squared Euclidean distances |x_i|^2 + |y_j|^2 - 2 x_i.y_j via one matmul, clamped at 0 against round-off.
+    /// </summary>
+    /// <param name="x">[M, D].</param>
+    /// <param name="y">[N, D]; null means <paramref name="x"/> (the batch's own distance matrix).</param>
+    public static Tensor SquaredEuclidean(Tensor x, Tensor? y = null)
+    {
+        Validate(x, y);
+        using var scope = NewDisposeScope();
+        var other = y ?? x;
+        var xx = x.pow(2).sum(1, keepdim: true);
+        var yy = ReferenceEquals(other, x) ? xx : other.pow(2).sum(1, keepdim: true);
+        var d = torch.addmm(xx + yy.t(), x, other.t(), beta: 1, alpha: -2).clamp_min(0);
+        return d.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Euclidean distances sqrt(clamp(|x_i|^2 + |y_j|^2 - 2 x_i.y_j, <paramref name="clamp"/>)): the paper's
+    /// distance. The clamp keeps the gradient finite for identical embeddings.
+    /// </summary>
+    /// <param name="x">[M, D].</param>
+    /// <param name="y">[N, D]; null means <paramref name="x"/>.</param>
+    /// <param name="clamp">Lower bound of the squared distance before the square root.</param>
+    public static Tensor Euclidean(Tensor x, Tensor? y = null, double clamp = DefaultClamp)
+    {
+        Validate(x, y);
+        using var scope = NewDisposeScope();
+        var other = y ?? x;
+        var xx = x.pow(2).sum(1, keepdim: true);
+        var yy = ReferenceEquals(other, x) ? xx : other.pow(2).sum(1, keepdim: true);
+        var d = torch.addmm(xx + yy.t(), x, other.t(), beta: 1, alpha: -2).clamp_min(clamp).sqrt();
+        return d.MoveToOuterDisposeScope();
+    }
+
+    internal static void Validate(Tensor x, Tensor? y)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.dim() != 2)
+            throw new ArgumentException($"Embeddings must have shape [N, D]; got [{string.Join(", ", x.shape)}].", nameof(x));
+        if (y is null) return;
+        if (y.dim() != 2 || y.shape[1] != x.shape[1])
+            throw new ArgumentException($"Embeddings must have matching shape [*, {x.shape[1]}]; got [{string.Join(", ", y.shape)}].", nameof(y));
+        if (y.dtype != x.dtype)
+            throw new ArgumentException($"Embeddings must have the same dtype; got {x.dtype} and {y.dtype}.", nameof(y));
+        if (y.device != x.device)
+            throw new ArgumentException($"Embeddings must be on the same device; got {x.device} and {y.device}.", nameof(y));
+    }
+}
