@@ -1,0 +1,141 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace EmbeddingDistillation.Training;
+
+/// <summary>
+/// Training checkpoints in one file: a header, the run state (JSON), the network, the optimiser, the losses'
+/// learnable modules and torch's RNG state, followed by a SHA-256 of everything before it. Files are written to a
+/// temporary name and renamed over the old one, so a crash never leaves a half-written checkpoint behind, and a
+/// truncated or foreign file is rejected with a message naming it.
+/// </summary>
+internal static class Checkpoints
+{
+    private static readonly byte[] Magic = "EDCKPT01"u8.ToArray();
+
+    public static void Save(string path, RunState state, nn.Module network, optim.Optimizer optimizer, IReadOnlyList<nn.Module> lossModules)
+    {
+        using var body = new MemoryStream();
+        using (var w = new BinaryWriter(body, Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write(Magic);
+            WriteBlock(w, JsonSerializer.SerializeToUtf8Bytes(state));
+            WriteBlock(w, ModuleBytes(network));
+            WriteBlock(w, OptimizerBytes(optimizer));
+            w.Write(lossModules.Count);
+            foreach (var m in lossModules) WriteBlock(w, ModuleBytes(m));
+            using (var rng = torch.random.get_rng_state())
+                WriteBlock(w, rng.data<byte>().ToArray());
+        }
+        var bytes = body.ToArray();
+        var hash = SHA256.HashData(bytes);
+        WriteAtomically(path, stream => { stream.Write(bytes); stream.Write(hash); });
+    }
+
+    /// <summary>Loads a checkpoint into the given objects and returns its run state.</summary>
+    public static RunState Load(string path, nn.Module network, optim.Optimizer optimizer, IReadOnlyList<nn.Module> lossModules)
+    {
+        var all = File.ReadAllBytes(path);
+        if (all.Length < Magic.Length + 32 || !all.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+            throw new InvalidDataException($"'{path}' is not an EmbeddingDistillation training checkpoint (bad header).");
+        var body = all.AsSpan(0, all.Length - 32);
+        if (!SHA256.HashData(body).AsSpan().SequenceEqual(all.AsSpan(all.Length - 32)))
+            throw new InvalidDataException($"Checkpoint '{path}' is truncated or corrupt (checksum mismatch).");
+        using var r = new BinaryReader(new MemoryStream(all, 0, body.Length));
+        r.ReadBytes(Magic.Length);
+        var state = JsonSerializer.Deserialize<RunState>(ReadBlock(r))
+            ?? throw new InvalidDataException($"Checkpoint '{path}' has an empty run state.");
+        LoadModule(network, ReadBlock(r), path, "network");
+        using (var reader = new BinaryReader(new MemoryStream(ReadBlock(r))))
+        {
+            if (optimizer is not OptimizerHelper helper)
+                throw new NotSupportedException($"Optimizer {optimizer.GetType().Name} cannot be restored from a checkpoint.");
+            helper.load_state_dict(reader);
+        }
+        int count = r.ReadInt32();
+        if (count != lossModules.Count)
+            throw new InvalidDataException($"Checkpoint '{path}' holds {count} loss modules but the objective has {lossModules.Count}.");
+        for (int i = 0; i < count; i++) LoadModule(lossModules[i], ReadBlock(r), path, $"loss module {i}");
+        var rng = ReadBlock(r);
+        using (var t = torch.tensor(rng, dtype: ScalarType.Byte)) torch.random.set_rng_state(t);
+        return state;
+    }
+
+    /// <summary>Writes a network's weights alone (the best checkpoint), atomically.</summary>
+    public static void SaveWeights(string path, nn.Module network)
+    {
+        var bytes = ModuleBytes(network);
+        WriteAtomically(path, s => s.Write(bytes));
+    }
+
+    /// <summary>Loads weights written by <see cref="SaveWeights"/>.</summary>
+    public static void LoadWeights(string path, nn.Module network) => LoadModule(network, File.ReadAllBytes(path), path, "network");
+
+    /// <summary>Writes via a temporary file in the same folder and renames it over the target (atomic on one file system).</summary>
+    public static void WriteAtomically(string path, Action<Stream> write)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        Directory.CreateDirectory(dir);
+        var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var f = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
+            {
+                write(f);
+                f.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+
+    private static byte[] ModuleBytes(nn.Module module)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true)) module.save(w);
+        return ms.ToArray();
+    }
+
+    private static byte[] OptimizerBytes(optim.Optimizer optimizer)
+    {
+        if (optimizer is not OptimizerHelper helper)
+            throw new NotSupportedException($"Optimizer {optimizer.GetType().Name} cannot be saved in a checkpoint.");
+        using var ms = new MemoryStream();
+        using (var w = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true)) helper.save_state_dict(w);
+        return ms.ToArray();
+    }
+
+    private static void LoadModule(nn.Module module, byte[] bytes, string path, string what)
+    {
+        try
+        {
+            using var r = new BinaryReader(new MemoryStream(bytes));
+            module.load(r, strict: true);
+        }
+        catch (Exception e) when (e is not InvalidDataException)
+        {
+            throw new InvalidDataException($"Checkpoint '{path}': the {what} does not match the saved weights ({e.Message}).", e);
+        }
+    }
+
+    private static void WriteBlock(BinaryWriter w, byte[] bytes)
+    {
+        w.Write((long)bytes.Length);
+        w.Write(bytes);
+    }
+
+    private static byte[] ReadBlock(BinaryReader r)
+    {
+        long n = r.ReadInt64();
+        if (n < 0 || n > r.BaseStream.Length - r.BaseStream.Position)
+            throw new InvalidDataException("Checkpoint block length is out of range.");
+        return r.ReadBytes((int)n);
+    }
+}

@@ -1,0 +1,50 @@
+namespace EmbeddingDistillation.Training;
+
+/// <summary>A validation result in a run's history.</summary>
+/// <param name="Epoch">Epochs completed when it was measured.</param>
+/// <param name="Step">Steps completed when it was measured.</param>
+/// <param name="Metrics">The validator's metrics.</param>
+public sealed record ValidationRecord(int Epoch, int Step, IReadOnlyDictionary<string, double> Metrics);
+
+/// <summary>One epoch's mean training losses in a run's history.</summary>
+/// <param name="Epoch">The epoch (0-based).</param>
+/// <param name="Loss">The mean weighted total loss.</param>
+/// <param name="Terms">The mean unweighted term values by name.</param>
+public sealed record EpochRecord(int Epoch, double Loss, IReadOnlyDictionary<string, double> Terms);
+
+/// <summary>The summary of a training run.</summary>
+public sealed record TrainingResult
+{
+    /// <summary>Steps completed (including those before a resume).</summary>
+    public required int Steps { get; init; }
+
+    /// <summary>Epochs completed.</summary>
+    public required int EpochsCompleted { get; init; }
+
+    /// <summary>True when the run stopped because cancellation was requested (the last checkpoint is valid).</summary>
+    public required bool Cancelled { get; init; }
+
+    /// <summary>True when early stopping ended the run.</summary>
+    public required bool StoppedEarly { get; init; }
+
+    /// <summary>True when this run continued from a checkpoint.</summary>
+    public required bool Resumed { get; init; }
+
+    /// <summary>The best value of the selection metric, or null without validation.</summary>
+    public double? BestMetric { get; init; }
+
+    /// <summary>Epochs completed when the best value was measured, or null.</summary>
+    public int? BestEpoch { get; init; }
+
+    /// <summary>Per-epoch mean losses.</summary>
+    public required IReadOnlyList<EpochRecord> History { get; init; }
+
+    /// <summary>Validation results in order.</summary>
+    public required IReadOnlyList<ValidationRecord> Validations { get; init; }
+
+    /// <summary>Wall time of this session of the run.</summary>
+    public required TimeSpan Elapsed { get; init; }
+
+    /// <summary>Mean training throughput of this session, student images per second.</summary>
+    public required double ImagesPerSecond { get; init; }
+}
