@@ -1,0 +1,52 @@
+using EmbeddingDistillation.Training;
+using Spectre.Console;
+
+namespace EmbeddingDistillation.Samples;
+
+/// <summary>Live progress bars for training runs (Spectre.Console; plain lines when output is redirected).</summary>
+public static class ConsoleProgress
+{
+    /// <summary>Runs <paramref name="train"/> under a progress bar named <paramref name="title"/>.</summary>
+    public static TrainingResult Run(string title, Func<IProgress<TrainingProgress>, TrainingResult> train)
+    {
+        if (Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            var lastPrinted = -1;
+            var plain = new Reporter(p =>
+            {
+                int pct = p.TotalSteps == 0 ? 100 : 100 * p.Step / p.TotalSteps;
+                if (p.Validation is not null)
+                    Console.WriteLine($"  {title}: epoch {p.Epoch} validation {string.Join(", ", p.Validation.Select(kv => $"{kv.Key} {kv.Value:F3}"))}");
+                else if (pct / 25 != lastPrinted / 25 || p.Step == p.TotalSteps)
+                {
+                    lastPrinted = pct;
+                    Console.WriteLine($"  {title}: {pct,3}% step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} {p.ImagesPerSecond:F0} img/s ETA {p.Eta:mm\\:ss}");
+                }
+            });
+            return train(plain);
+        }
+        TrainingResult? result = null;
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask(Markup.Escape(title));
+                var reporter = new Reporter(p =>
+                {
+                    task.MaxValue = Math.Max(1, p.TotalSteps);
+                    task.Value = p.Step;
+                    var extra = p.Validation is not null && p.Validation.TryGetValue("recall@1", out var r1) ? $" val R@1 {r1:P1}" : "";
+                    task.Description = Markup.Escape($"{title} loss {p.Loss:F3} {p.ImagesPerSecond:F0} img/s{extra}");
+                });
+                result = train(reporter);
+                task.Value = task.MaxValue;
+            });
+        return result!;
+    }
+
+    private sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+}
