@@ -130,6 +130,28 @@ public class PretrainedWeightsTests
     }
 
     [Fact]
+    public void OldCheckpointsWithoutNumBatchesTrackedLoadStrictly()
+    {
+        using var scope = NewDisposeScope();
+        var dir = Directory.CreateTempSubdirectory("ed-weights-");
+        try
+        {
+            using var src = new MobileNetV1Backbone(0.25);
+            var sd = src.state_dict().Where(kv => !kv.Key.EndsWith(".num_batches_tracked")).ToDictionary(kv => kv.Key, kv => kv.Value);
+            var path = Path.Combine(dir.FullName, "old.safetensors");
+            TorchSharp.PyBridge.Safetensors.SaveStateDict(path, sd);
+            using var target = new MobileNetV1Backbone(0.25);
+            var result = PretrainedWeights.Load(target, path);
+            Assert.All(result.Missing, k => Assert.EndsWith(".num_batches_tracked", k));
+            Assert.Equal(sd.Count, result.Loaded.Count);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void NotAStateDictFailsNamingTheFile()
     {
         var path = Path.GetTempFileName();
