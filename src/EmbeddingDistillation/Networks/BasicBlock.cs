@@ -1,0 +1,49 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace EmbeddingDistillation.Networks;
+
+/// <summary>
+/// The ResNet-18/34 residual block, with torchvision's child names.
+/// Forward: <c>relu(bn2(conv2(relu(bn1(conv1(x))))) + identity)</c>, where identity is
+/// <c>downsample(x)</c> (a Sequential of <c>0</c> = 1x1 conv, <c>1</c> = BatchNorm2d) when present, else <c>x</c>.
+/// </summary>
+public sealed class BasicBlock : nn.Module<Tensor, Tensor>
+{
+    /// <summary>Channel expansion of the block's output over <c>planes</c>.</summary>
+    public const int Expansion = 1;
+
+    // Field names are the state-dict names (RegisterComponents uses them).
+    private readonly Conv2d conv1;
+    private readonly BatchNorm2d bn1;
+    private readonly ReLU relu;
+    private readonly Conv2d conv2;
+    private readonly BatchNorm2d bn2;
+    private readonly Sequential? downsample;
+
+    /// <summary>Creates the block.</summary>
+    /// <param name="inPlanes">Input channels.</param>
+    /// <param name="planes">Output channels.</param>
+    /// <param name="stride">Stride of <c>conv1</c> (and of the downsample conv).</param>
+    /// <param name="downsample">The projection of the identity path, or null.</param>
+    public BasicBlock(int inPlanes, int planes, int stride, Sequential? downsample) : base(nameof(BasicBlock))
+    {
+        conv1 = nn.Conv2d(inPlanes, planes, 3, stride: stride, padding: 1, bias: false);
+        bn1 = nn.BatchNorm2d(planes);
+        relu = nn.ReLU();
+        conv2 = nn.Conv2d(planes, planes, 3, stride: 1, padding: 1, bias: false);
+        bn2 = nn.BatchNorm2d(planes);
+        this.downsample = downsample;
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor x)
+    {
+        var identity = downsample is null ? x : downsample.call(x);
+        var y = relu.call(bn1.call(conv1.call(x)));
+        y = bn2.call(conv2.call(y));
+        return relu.call(y + identity);
+    }
+}

@@ -1,0 +1,34 @@
+namespace EmbeddingDistillation.Networks;
+
+/// <summary>Options of <see cref="PretrainedWeights"/>.</summary>
+public sealed record WeightsLoadOptions
+{
+    /// <summary>
+    /// Strict loading (default true): every key of the module must be in the file with the same shape and the
+    /// file may hold no other keys (except <see cref="IgnoredPrefixes"/> and missing BatchNorm
+    /// <c>num_batches_tracked</c> buffers, which old torchvision checkpoints lack). When false, matching keys are
+    /// loaded and the rest (missing, unexpected, mis-shaped) is skipped and reported in the result.
+    /// </summary>
+    public bool Strict { get; init; } = true;
+
+    /// <summary>
+    /// Key prefixes of the file to ignore: the classifiers torchvision checkpoints carry. Default
+    /// <c>fc.</c> (ResNets) and <c>classifier.</c> (MobileNets).
+    /// </summary>
+    public IReadOnlyList<string> IgnoredPrefixes { get; init; } = new[] { "fc.", "classifier." };
+}
+
+/// <summary>What <see cref="PretrainedWeights"/> loaded.</summary>
+/// <param name="File">The file read.</param>
+/// <param name="Loaded">Keys copied into the module.</param>
+/// <param name="Ignored">Keys of the file skipped by prefix.</param>
+/// <param name="Missing">Keys of the module not in the file (left as they were).</param>
+/// <param name="Unexpected">Keys of the file the module does not have (non-strict only).</param>
+/// <param name="Mismatched">Keys present on both sides with different shapes (non-strict only; not loaded).</param>
+public sealed record WeightsLoadResult(
+    string File,
+    IReadOnlyList<string> Loaded,
+    IReadOnlyList<string> Ignored,
+    IReadOnlyList<string> Missing,
+    IReadOnlyList<string> Unexpected,
+    IReadOnlyList<string> Mismatched);
