@@ -29,4 +29,20 @@ public static class Devices
         }
         throw new ArgumentException($"Device '{requested}' is not valid; use auto, cpu, cuda or cuda:N.", nameof(requested));
     }
+
+    /// <summary>The device of a module's first parameter (cpu for a module without parameters).</summary>
+    /// <param name="module">The module.</param>
+    public static Device Of(nn.Module module)
+    {
+        foreach (var p in module.parameters()) return p.device;
+        return CPU;
+    }
+
+    /// <summary>The dtype of a module's first parameter (float32 for a module without parameters).</summary>
+    /// <param name="module">The module.</param>
+    public static ScalarType ParameterType(nn.Module module)
+    {
+        foreach (var p in module.parameters()) return p.dtype;
+        return ScalarType.Float32;
+    }
 }

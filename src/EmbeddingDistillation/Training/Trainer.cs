@@ -43,7 +43,7 @@ public sealed class Trainer : ITrainer
             throw new ArgumentException("The teacher and the trained network must be different networks.", nameof(objective));
 
         var logger = options.LoggerFactory?.CreateLogger<Trainer>() ?? (ILogger)NullLogger.Instance;
-        var device = options.Device is null ? Devices.Of(network.Module) : Devices.Resolve(options.Device);
+        var device = options.Device is null ? Devices.Of(network.Module) : Devices.Pick(options.Device);
         network.Module.to(device);
         var lossModules = LossModules(objective);
         foreach (var m in lossModules) m.to(device);

@@ -175,7 +175,7 @@ public class TrainerTests : IDisposable
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => new Trainer().Fit(net, objective, Data(train), new TrainingOptions { LearningRate = 0 }));
         Assert.Contains("LearningRate", e.Message);
         Assert.Throws<ArgumentException>(() => TrainingObjective.Distillation(null, net));
-        var d = Assert.Throws<ArgumentException>(() => new Trainer().Fit(net, objective, Data(train), new TrainingOptions { Device = "cuda:0" }));
+        var d = Assert.Throws<InvalidOperationException>(() => new Trainer().Fit(net, objective, Data(train), new TrainingOptions { Device = "cuda:0" }));
         Assert.Contains("cuda", d.Message);
     }
 
