@@ -76,7 +76,7 @@ public class ImageDataset : IImageBatchSource
         ArgumentNullException.ThrowIfNull(indices);
         int length = Transform.SampleLength;
         var data = new float[(long)indices.Count * length];
-        Parallel.For(0, indices.Count, i =>
+        SampleParallel.For(indices.Count, new ParallelOptions(), i =>
         {
             var slot = data.AsSpan(i * length, length);
             if (teacher) FillSample(indices[i], i, augment, seed, Span<float>.Empty, slot);

@@ -95,21 +95,34 @@ public static class MatFile
             throw new ImageDataException(fileName, "not a MATLAB v5 MAT-file (no 'IM'/'MI' endian indicator at byte 126).");
 
         var variables = new Dictionary<string, MatArray>(StringComparer.Ordinal);
-        var reader = new Reader(bytes, bigEndian, fileName, 0);
+        var reader = new Reader(bytes, bigEndian, fileName, 0, compressed: false);
         int position = 128;
         while (position + 8 <= bytes.Length)
         {
+            int start = position;
             var element = reader.ReadElement(ref position, padded: false);
             MatArray? value = element.Type switch
             {
                 MiCompressed => ReadCompressed(reader, element),
-                MiMatrix => reader.ReadMatrix(element.Offset, element.Length),
+                MiMatrix => ReadPlain(reader, element, start),
                 _ => null, // other top-level elements carry nothing we need
             };
-            if (element.Type != MiCompressed) position = Math.Min(Align8(position), bytes.Length);
+            // Compressed elements are not padded, so the next element may start unaligned; padding of the
+            // others counts from their own start.
+            if (element.Type != MiCompressed) position = Math.Min(start + 8 + Align8(element.Length), bytes.Length);
             if (value is not null) variables[value.Name] = value;
         }
+        if (position < bytes.Length && bytes.AsSpan(position).IndexOfAnyExcept((byte)0) >= 0)
+            throw new ImageDataException(fileName, $"corrupt MAT-file at byte offset {position}: {bytes.Length - position} trailing bytes are not a whole element (truncated file?).");
         return variables;
+    }
+
+    /// <summary>An uncompressed top-level matrix, parsed from a copy so that sub-element padding counts from its start.</summary>
+    private static MatArray ReadPlain(Reader outer, Element element, int start)
+    {
+        var copy = outer.Bytes.AsSpan(start, element.Offset + element.Length - start).ToArray();
+        var inner = new Reader(copy, outer.BigEndian, outer.FileName, start, compressed: false);
+        return inner.ReadMatrix(8, element.Length);
     }
 
     private static MatArray? ReadCompressed(Reader outer, Element element)
@@ -127,7 +140,7 @@ public static class MatFile
         {
             throw new ImageDataException(outer.FileName, $"corrupt zlib data in the compressed element at byte offset {element.Offset - 8}: {e.Message}", null, e);
         }
-        var inner = new Reader(inflated, outer.BigEndian, outer.FileName, element.Offset);
+        var inner = new Reader(inflated, outer.BigEndian, outer.FileName, element.Offset - 8, compressed: true);
         int position = 0;
         var matrix = inner.ReadElement(ref position, padded: true);
         return matrix.Type == MiMatrix ? inner.ReadMatrix(matrix.Offset, matrix.Length) : null;
@@ -138,15 +151,16 @@ public static class MatFile
     private readonly record struct Element(int Type, int Offset, int Length);
 
     /// <summary>Bounds-checked element and matrix parsing over one buffer (the file, or an inflated element).</summary>
-    private sealed class Reader(byte[] bytes, bool bigEndian, string fileName, int baseOffset)
+    // origin: file offset of the buffer's first byte (of the compressed element when compressed is true).
+    private sealed class Reader(byte[] bytes, bool bigEndian, string fileName, int origin, bool compressed)
     {
         public byte[] Bytes => bytes;
         public bool BigEndian => bigEndian;
         public string FileName => fileName;
 
         private ImageDataException Corrupt(int offset, string what) => new(fileName,
-            baseOffset == 0 ? $"corrupt MAT-file at byte offset {offset}: {what}"
-                            : $"corrupt MAT-file in the compressed element at byte offset {baseOffset - 8} (inflated offset {offset}): {what}");
+            compressed ? $"corrupt MAT-file in the compressed element at byte offset {origin} (inflated offset {offset}): {what}"
+                       : $"corrupt MAT-file at byte offset {origin + offset}: {what}");
 
         private uint U32(int offset)
         {

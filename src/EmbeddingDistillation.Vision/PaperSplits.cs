@@ -53,17 +53,17 @@ public static class PaperSplits
     /// <summary>The default fraction of training classes moved to validation: 0.2.</summary>
     public const double DefaultValidationFraction = 0.2;
 
-    /// <summary>CUB-200-2011: classes 1-100 train (5,864 images), 101-200 test (5,924).</summary>
+    /// <summary>CUB-200-2011: class ids 1-100 train (5,864 images), 101-200 test (5,924).</summary>
     /// <param name="layout">A layout read by <see cref="Cub200.Read"/>.</param>
     /// <param name="validationFraction">Fraction of the training classes (the last ones) held out for validation; 0 for none.</param>
     public static DatasetSplit Cub(DatasetLayout layout, double validationFraction = DefaultValidationFraction) =>
-        ByClassHalves(layout, 100, validationFraction, (100, 5864), (100, 5924));
+        ByMaxTrainClassId(layout, 100, validationFraction, (100, 5864), (100, 5924));
 
-    /// <summary>Cars-196: classes 1-98 train (8,054 images), 99-196 test (8,131).</summary>
+    /// <summary>Cars-196: class ids 1-98 train (8,054 images), 99-196 test (8,131).</summary>
     /// <param name="layout">A layout read by <see cref="Cars196.Read"/> or <see cref="Cars196.ReadClassFolders"/>.</param>
     /// <param name="validationFraction">Fraction of the training classes (the last ones) held out for validation; 0 for none.</param>
     public static DatasetSplit Cars(DatasetLayout layout, double validationFraction = DefaultValidationFraction) =>
-        ByClassHalves(layout, 98, validationFraction, (98, 8054), (98, 8131));
+        ByMaxTrainClassId(layout, 98, validationFraction, (98, 8054), (98, 8131));
 
     /// <summary>Stanford Online Products: Ebay_train.txt (11,318 classes, 59,551 images) and Ebay_test.txt (11,316 classes, 60,502 images).</summary>
     /// <param name="layout">A layout read by <see cref="StanfordOnlineProducts.Read"/> from the split files.</param>
@@ -86,6 +86,10 @@ public static class PaperSplits
     /// <param name="validationFraction">Fraction of the training classes (the last ones) held out for validation; 0 for none.</param>
     public static DatasetSplit ByClasses(DatasetLayout layout, int? trainClasses = null, double validationFraction = DefaultValidationFraction) =>
         ByClassHalves(layout, trainClasses ?? layout.ClassIds.Count / 2, validationFraction, null, null);
+
+    private static DatasetSplit ByMaxTrainClassId(DatasetLayout layout, int maxTrainClassId, double validationFraction, (int, int)? expectTrain, (int, int)? expectTest) =>
+        Carve(layout, layout.Records.Where(r => r.ClassId <= maxTrainClassId).ToArray(),
+            layout.Records.Where(r => r.ClassId > maxTrainClassId).ToArray(), validationFraction, expectTrain, expectTest);
 
     private static DatasetSplit ByClassHalves(DatasetLayout layout, int trainClasses, double validationFraction, (int, int)? expectTrain, (int, int)? expectTest)
     {

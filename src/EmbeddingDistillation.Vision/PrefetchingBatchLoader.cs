@@ -55,8 +55,9 @@ public sealed record BatchLoaderOptions
     public int WorkerCount { get; init; } = Environment.ProcessorCount;
 
     /// <summary>
-    /// Batches kept ready ahead of the consumer (the bounded channel's capacity). The loader holds at most this
-    /// many finished batches plus the one being filled. Default 2.
+    /// Batches prepared ahead of the consumer (finished or being filled; also the bounded channel's capacity).
+    /// Counting the batch the consumer is using (released when it asks for the next one), at most
+    /// MaxReadyBatches + 1 batches are alive at once. Default 2.
     /// </summary>
     public int MaxReadyBatches { get; init; } = 2;
 
@@ -69,8 +70,8 @@ public sealed record BatchLoaderOptions
 
 /// <summary>
 /// Decodes and augments batches on worker threads while the model trains: the samples of a batch are filled
-/// in parallel (<see cref="BatchLoaderOptions.WorkerCount"/>) into one float[] per batch, finished batches wait
-/// in a bounded channel (<see cref="BatchLoaderOptions.MaxReadyBatches"/>), and the consumer receives them in
+/// in parallel (<see cref="BatchLoaderOptions.WorkerCount"/>) into one float[] per batch, at most
+/// <see cref="BatchLoaderOptions.MaxReadyBatches"/> batches are prepared ahead (bounded memory), and the consumer receives them in
 /// request order, each wrapped once as a contiguous float32 tensor on the consumer's thread. Results do not
 /// depend on scheduling (each sample's randomness comes from the batch seed, its position and index). A failure
 /// (e.g. an <see cref="ImageDataException"/> naming the file) is rethrown to the consumer after the batches
@@ -125,12 +126,14 @@ public sealed class PrefetchingBatchLoader
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
+        // One slot per alive batch: taken by the producer before filling, given back when the consumer moves on.
+        using var slots = new SemaphoreSlim(_options.MaxReadyBatches + 1);
         Exception? failure = null;
         var producer = Task.Run(async () =>
         {
             try
             {
-                await Produce(batches, channel.Writer, stop.Token).ConfigureAwait(false);
+                await Produce(batches, channel.Writer, slots, stop.Token).ConfigureAwait(false);
             }
             catch (Exception e)
             {
@@ -154,6 +157,7 @@ public sealed class PrefetchingBatchLoader
                     var images = tensor(raw.Images, [b, 3, size, size]);
                     var teacher = raw.TeacherImages is null ? null : tensor(raw.TeacherImages, [b, 3, size, size]);
                     yield return new ImageBatch(raw.Number, raw.Request, raw.Labels, images, teacher);
+                    slots.Release(); // the consumer asked for the next batch: it is done with this one
                 }
             }
             await producer.ConfigureAwait(false);
@@ -170,7 +174,7 @@ public sealed class PrefetchingBatchLoader
         }
     }
 
-    private async Task Produce(IEnumerable<BatchRequest> batches, ChannelWriter<RawBatch> writer, CancellationToken token)
+    private async Task Produce(IEnumerable<BatchRequest> batches, ChannelWriter<RawBatch> writer, SemaphoreSlim slots, CancellationToken token)
     {
         int length = 3 * _source.ImageSize * _source.ImageSize;
         bool teacherView = _options.LoadTeacherView && _source.HasTeacherView;
@@ -184,23 +188,15 @@ public sealed class PrefetchingBatchLoader
             foreach (int index in indices)
                 if ((uint)index >= (uint)_source.Count)
                     throw new ArgumentOutOfRangeException(nameof(batches), index, $"Batch {number} asks for sample {index}; {_source.Name} has {_source.Count}.");
+            await slots.WaitAsync(token).ConfigureAwait(false);
             var images = new float[(long)indices.Count * length];
             var teacher = teacherView ? new float[images.Length] : null;
-            try
+            SampleParallel.For(indices.Count, parallel, i =>
             {
-                Parallel.For(0, indices.Count, parallel, i =>
-                {
-                    var slot = images.AsSpan(i * length, length);
-                    var teacherSlot = teacher is null ? Span<float>.Empty : teacher.AsSpan(i * length, length);
-                    _source.FillSample(indices[i], i, _options.Augment, request.Seed, slot, teacherSlot);
-                });
-            }
-            catch (AggregateException e)
-            {
-                // Surface the sample's own exception (it names the file), preferring data errors.
-                var inner = e.Flatten().InnerExceptions;
-                ExceptionDispatchInfo.Capture(inner.FirstOrDefault(x => x is ImageDataException) ?? inner[0]).Throw();
-            }
+                var slot = images.AsSpan(i * length, length);
+                var teacherSlot = teacher is null ? Span<float>.Empty : teacher.AsSpan(i * length, length);
+                _source.FillSample(indices[i], i, _options.Augment, request.Seed, slot, teacherSlot);
+            });
             var batchLabels = indices.Select(i => labels[i]).ToArray();
             await writer.WriteAsync(new RawBatch(number++, request, batchLabels, images, teacher), token).ConfigureAwait(false);
         }

@@ -4,9 +4,9 @@ namespace EmbeddingDistillation.Vision;
 /// Bilinear resize with antialiasing, the algorithm of PIL's <c>Image.resize(BILINEAR)</c> and torchvision's
 /// <c>Resize(antialias=True)</c>: a separable triangle filter whose support widens by the scale factor when
 /// downscaling (an area-weighted average of every covered source pixel), plain half-pixel bilinear
-/// interpolation when upscaling. Horizontal pass first, then vertical. Differences: the intermediate row pass is
-/// kept in float (PIL rounds it to 8 bits and uses fixed-point weights), so results can differ from PIL's by
-/// one level in rare pixels.
+/// interpolation when upscaling. Horizontal pass first, then vertical. Like PIL, the row pass is rounded to 8 bits;
+/// PIL's weights are 22-bit fixed point and ours float, so results can differ from PIL's by one level in rare
+/// pixels.
 /// </summary>
 public static class Resampler
 {
@@ -60,10 +60,11 @@ public static class Resampler
                     g += w * src[s + 1];
                     b += w * src[s + 2];
                 }
+                // PIL stores the row pass as 8-bit too; rounding here keeps results within one level of PIL's.
                 int o = outBase + x * 3;
-                rows[o] = r;
-                rows[o + 1] = g;
-                rows[o + 2] = b;
+                rows[o] = Clamp8(r);
+                rows[o + 1] = Clamp8(g);
+                rows[o + 2] = Clamp8(b);
             }
         }
 
@@ -79,11 +80,13 @@ public static class Resampler
                 float v = 0;
                 for (int k = 0; k < taps; k++)
                     v += yWeights[wBase + k] * rows[(start + k) * stride + i];
-                result[outBase + i] = (byte)Math.Clamp((int)MathF.Round(v, MidpointRounding.AwayFromZero), 0, 255);
+                result[outBase + i] = (byte)Clamp8(v);
             }
         }
         return new RgbImage(width, height, result);
     }
+
+    private static float Clamp8(float v) => Math.Clamp(MathF.Round(v, MidpointRounding.AwayFromZero), 0f, 255f);
 
     /// <summary>
     /// Per output sample: first source index, number of taps and normalised triangle weights (PIL's
