@@ -180,10 +180,18 @@ public sealed class ImageTransform
     /// <param name="index">The sample's dataset index.</param>
     public static Random SampleRandom(int batchSeed, int position, int index)
     {
-        ulong z = (ulong)(uint)batchSeed * 0x9E3779B97F4A7C15UL ^ ((ulong)(uint)position << 32 | (uint)index);
+        ulong z = Mix((ulong)(uint)batchSeed);
+        z = Mix(z ^ (uint)position);
+        z = Mix(z ^ (uint)index);
+        return new Random((int)(z & 0x7FFFFFFF));
+    }
+
+    /// <summary>The SplitMix64 finaliser (a bijective 64-bit mix).</summary>
+    private static ulong Mix(ulong z)
+    {
+        z += 0x9E3779B97F4A7C15UL;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        z ^= z >> 31;
-        return new Random((int)(z & 0x7FFFFFFF));
+        return z ^ (z >> 31);
     }
 }

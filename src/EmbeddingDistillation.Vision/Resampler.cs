@@ -43,47 +43,59 @@ public static class Resampler
 
         // Horizontal pass over the rows of the region: [regionHeight, width, 3] floats.
         var rows = new float[regionHeight * width * 3];
-        var src = source.Pixels;
+        ReadOnlySpan<byte> src = source.Pixels;
         for (int y = 0; y < regionHeight; y++)
         {
-            int rowBase = ((top + y) * source.Width + left) * 3;
-            int outBase = y * width * 3;
+            var inRow = src.Slice(((top + y) * source.Width + left) * 3, regionWidth * 3);
+            var outRow = rows.AsSpan(y * width * 3, width * 3);
             for (int x = 0; x < width; x++)
             {
                 float r = 0, g = 0, b = 0;
-                int start = xStart[x], taps = xCount[x], wBase = x * xTaps;
-                for (int k = 0; k < taps; k++)
+                var w = xWeights.AsSpan(x * xTaps, xCount[x]);
+                var px = inRow.Slice(xStart[x] * 3, w.Length * 3);
+                for (int k = 0, s = 0; k < w.Length; k++, s += 3)
                 {
-                    float w = xWeights[wBase + k];
-                    int s = rowBase + (start + k) * 3;
-                    r += w * src[s];
-                    g += w * src[s + 1];
-                    b += w * src[s + 2];
+                    float wk = w[k];
+                    r += wk * px[s];
+                    g += wk * px[s + 1];
+                    b += wk * px[s + 2];
                 }
                 // PIL stores the row pass as 8-bit too; rounding here keeps results within one level of PIL's.
-                int o = outBase + x * 3;
-                rows[o] = Clamp8(r);
-                rows[o + 1] = Clamp8(g);
-                rows[o + 2] = Clamp8(b);
+                outRow[x * 3] = Clamp8(r);
+                outRow[x * 3 + 1] = Clamp8(g);
+                outRow[x * 3 + 2] = Clamp8(b);
             }
         }
 
-        // Vertical pass, rounding to 8 bits like PIL.
+        // Vertical pass: each output row is a weighted sum of whole input rows (vectorised), rounded to 8 bits.
         var result = new byte[width * height * 3];
         int stride = width * 3;
+        var acc = new float[stride];
         for (int y = 0; y < height; y++)
         {
-            int start = yStart[y], taps = yCount[y], wBase = y * yTaps;
-            int outBase = y * stride;
+            Array.Clear(acc);
+            int start = yStart[y], wBase = y * yTaps;
+            for (int k = 0; k < yCount[y]; k++)
+                AddScaled(acc, rows.AsSpan((start + k) * stride, stride), yWeights[wBase + k]);
+            var outRow = result.AsSpan(y * stride, stride);
             for (int i = 0; i < stride; i++)
-            {
-                float v = 0;
-                for (int k = 0; k < taps; k++)
-                    v += yWeights[wBase + k] * rows[(start + k) * stride + i];
-                result[outBase + i] = (byte)Clamp8(v);
-            }
+                outRow[i] = (byte)Clamp8(acc[i]);
         }
         return new RgbImage(width, height, result);
+    }
+
+    /// <summary>acc += weight * row, with SIMD where available.</summary>
+    private static void AddScaled(Span<float> acc, ReadOnlySpan<float> row, float weight)
+    {
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            int n = System.Numerics.Vector<float>.Count;
+            var w = new System.Numerics.Vector<float>(weight);
+            for (; i <= acc.Length - n; i += n)
+                (new System.Numerics.Vector<float>(acc[i..]) + w * new System.Numerics.Vector<float>(row[i..])).CopyTo(acc[i..]);
+        }
+        for (; i < acc.Length; i++) acc[i] += weight * row[i];
     }
 
     private static float Clamp8(float v) => Math.Clamp(MathF.Round(v, MidpointRounding.AwayFromZero), 0f, 255f);
