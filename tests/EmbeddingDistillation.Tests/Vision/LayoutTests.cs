@@ -137,4 +137,17 @@ public class LayoutTests
         Assert.Equal("train/Zeta Coupe 2010/a.jpg", official.Records.First(r => r.ClassId == 1).RelativePath);
         Assert.Throws<ImageDataException>(() => Cars196.ReadClassFolders(dir.Path, ["Zeta Coupe 2010"]));
     }
+
+    [Fact]
+    public void UnlabelledDatasetsReportMinusOne()
+    {
+        using var dir = new TempDir();
+        DatasetFixtures.WriteSop(dir.Path);
+        var split = PaperSplits.Sop(StanfordOnlineProducts.Read(dir.Path), validationFraction: 0);
+        var unlabelled = ImageDataset.FromSplit(split, split.Train, new ImageDatasetOptions { Unlabelled = true });
+        Assert.Equal("Stanford Online Products train", unlabelled.Name);
+        Assert.Equal(6, unlabelled.Count);
+        Assert.All(unlabelled.Labels, l => Assert.Equal(EmbeddingDistillation.Data.DatasetLabels.Unlabelled, l));
+        Assert.Equal([1, 1, 2, 2, 3, 3], ImageDataset.FromSplit(split, split.Train).Labels);
+    }
 }

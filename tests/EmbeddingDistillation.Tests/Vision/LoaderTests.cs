@@ -62,7 +62,7 @@ public class LoaderTests
             Assert.Equal(epoch[number].Indices.Select(i => i % 3), batch.Labels);
             Assert.Equal(new long[] { epoch[number].Indices.Count, 3, 2, 2 }, batch.Images.shape);
             seen.AddRange(values);
-            Thread.Sleep(5); // a slow consumer lets the producer run ahead to the bound
+            Thread.Sleep(10); // a slow consumer lets the producer run ahead to the bound
             Interlocked.Increment(ref source.Delivered);
             batch.Dispose();
             number++;
