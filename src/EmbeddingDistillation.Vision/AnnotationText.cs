@@ -34,8 +34,19 @@ internal static class AnnotationText
     {
         if (!File.Exists(path))
             throw new ImageDataException(path, "annotation file not found.");
+        string[] lines;
+        try { lines = File.ReadAllLines(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ImageDataException(path, "cannot read the annotation file: " + e.Message, null, e);
+        }
+        return Split(path, lines, hasHeader);
+    }
+
+    private static IEnumerable<Row> Split(string path, string[] lines, bool hasHeader)
+    {
         int lineNumber = 0;
-        foreach (string line in File.ReadLines(path))
+        foreach (string line in lines)
         {
             lineNumber++;
             if (hasHeader && lineNumber == 1) continue;

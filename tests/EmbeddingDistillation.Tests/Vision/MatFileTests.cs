@@ -4,7 +4,7 @@ namespace EmbeddingDistillation.Tests.Vision;
 
 public class MatFileTests
 {
-    private static byte[] Sample(bool compress) => new MatV5Writer()
+    private static byte[] Sample(bool compress, bool bigEndian = false) => new MatV5Writer(bigEndian)
         .Add("x", new MatV5Writer.Numeric(MatV5Writer.MxDouble, MatV5Writer.MiDouble, [1.5, -2, 3, 4, 5, 6], Rows: 2), compress)
         .Add("names", new MatV5Writer.Cell([new MatV5Writer.Chars("ab"), new MatV5Writer.Chars("Ünïcode")]), compress)
         .Add("s", new MatV5Writer.Struct(["id", "label"],
@@ -15,11 +15,13 @@ public class MatFileTests
         .ToArray();
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void ReadsNumericCellCharAndStructArrays(bool compress)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void ReadsNumericCellCharAndStructArrays(bool compress, bool bigEndian)
     {
-        var vars = MatFile.Read(Sample(compress), "sample.mat");
+        var vars = MatFile.Read(Sample(compress, bigEndian), "sample.mat");
         var x = Assert.IsType<MatNumeric>(vars["x"]);
         Assert.Equal(new[] { 2, 3 }, x.Dimensions);
         Assert.Equal(new[] { 1.5, -2, 3, 4, 5, 6 }, x.Values);

@@ -87,7 +87,7 @@ internal static class TestImages
 }
 
 /// <summary>
-/// A minimal MATLAB v5 MAT-file writer for tests (little-endian): structs, cells, char arrays and numeric
+/// A minimal MATLAB v5 MAT-file writer for tests (little- or big-endian): structs, cells, char arrays and numeric
 /// arrays of several classes, each top-level variable optionally zlib-compressed (miCOMPRESSED).
 /// </summary>
 internal sealed class MatV5Writer
@@ -103,13 +103,16 @@ internal sealed class MatV5Writer
     public const int MiInt8 = 1, MiUInt8 = 2, MiUInt16 = 4, MiInt32 = 5, MiUInt32 = 6, MiDouble = 9, MiMatrix = 14, MiCompressed = 15;
 
     private readonly MemoryStream _file = new();
+    private readonly bool _bigEndian;
 
-    public MatV5Writer()
+    public MatV5Writer(bool bigEndian = false)
     {
+        _bigEndian = bigEndian;
         var header = new byte[128];
         Encoding.ASCII.GetBytes("MATLAB 5.0 MAT-file, written by EmbeddingDistillation tests".PadRight(116)).CopyTo(header, 0);
-        header[124] = 0x00; header[125] = 0x01; // version 0x0100 (little-endian)
-        header[126] = (byte)'I'; header[127] = (byte)'M';
+        // Version 0x0100 and the endian indicator 'IM', both written in the file's byte order.
+        if (bigEndian) { header[124] = 0x01; header[125] = 0x00; header[126] = (byte)'M'; header[127] = (byte)'I'; }
+        else { header[124] = 0x00; header[125] = 0x01; header[126] = (byte)'I'; header[127] = (byte)'M'; }
         _file.Write(header);
     }
 
@@ -130,7 +133,7 @@ internal sealed class MatV5Writer
 
     public byte[] ToArray() => _file.ToArray();
 
-    private static byte[] Matrix(string name, Value value)
+    private byte[] Matrix(string name, Value value)
     {
         var body = new MemoryStream();
         var (classId, dims) = value switch
@@ -150,7 +153,7 @@ internal sealed class MatV5Writer
                 Element(body, n.DataType, NumericBytes(n.DataType, n.Values));
                 break;
             case Chars c:
-                Element(body, MiUInt16, Encoding.Unicode.GetBytes(c.Text));
+                Element(body, MiUInt16, (_bigEndian ? Encoding.BigEndianUnicode : Encoding.Unicode).GetBytes(c.Text));
                 break;
             case Cell c:
                 foreach (var v in c.Cells) body.Write(Matrix("", v));
@@ -171,13 +174,14 @@ internal sealed class MatV5Writer
         return result.ToArray();
     }
 
-    private static void Element(Stream s, int type, byte[] data)
+    private void Element(Stream s, int type, byte[] data)
     {
         if (data.Length is > 0 and <= 4)
         {
             // Small data element: size in the upper 16 bits, type in the lower, data in the same 8 bytes.
             Span<byte> small = stackalloc byte[8];
-            BinaryPrimitives.WriteUInt32LittleEndian(small, (uint)(data.Length << 16 | type));
+            if (_bigEndian) BinaryPrimitives.WriteUInt32BigEndian(small, (uint)(data.Length << 16 | type));
+            else BinaryPrimitives.WriteUInt32LittleEndian(small, (uint)(data.Length << 16 | type));
             data.CopyTo(small[4..]);
             s.Write(small);
             return;
@@ -187,23 +191,34 @@ internal sealed class MatV5Writer
         s.Write(new byte[(8 - data.Length % 8) % 8]);
     }
 
-    private static void Tag(Stream s, int type, int length)
+    private void Tag(Stream s, int type, int length)
     {
         Span<byte> tag = stackalloc byte[8];
-        BinaryPrimitives.WriteInt32LittleEndian(tag, type);
-        BinaryPrimitives.WriteInt32LittleEndian(tag[4..], length);
+        if (_bigEndian)
+        {
+            BinaryPrimitives.WriteInt32BigEndian(tag, type);
+            BinaryPrimitives.WriteInt32BigEndian(tag[4..], length);
+        }
+        else
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(tag, type);
+            BinaryPrimitives.WriteInt32LittleEndian(tag[4..], length);
+        }
         s.Write(tag);
     }
 
-    private static byte[] Bytes(uint[] values) => values.SelectMany(BitConverter.GetBytes).ToArray();
-    private static byte[] Bytes(int[] values) => values.SelectMany(BitConverter.GetBytes).ToArray();
+    private byte[] Bytes(uint[] values) => values.SelectMany(v => Order(BitConverter.GetBytes(v))).ToArray();
+    private byte[] Bytes(int[] values) => values.SelectMany(v => Order(BitConverter.GetBytes(v))).ToArray();
 
-    private static byte[] NumericBytes(int type, double[] values) => type switch
+    /// <summary>Little-endian bytes of one value in the file's byte order.</summary>
+    private byte[] Order(byte[] littleEndian) => _bigEndian ? littleEndian.Reverse().ToArray() : littleEndian;
+
+    private byte[] NumericBytes(int type, double[] values) => type switch
     {
         MiUInt8 => values.Select(v => (byte)v).ToArray(),
-        MiUInt16 => values.SelectMany(v => BitConverter.GetBytes((ushort)v)).ToArray(),
-        MiInt32 => values.SelectMany(v => BitConverter.GetBytes((int)v)).ToArray(),
-        MiDouble => values.SelectMany(BitConverter.GetBytes).ToArray(),
+        MiUInt16 => values.SelectMany(v => Order(BitConverter.GetBytes((ushort)v))).ToArray(),
+        MiInt32 => values.SelectMany(v => Order(BitConverter.GetBytes((int)v))).ToArray(),
+        MiDouble => values.SelectMany(v => Order(BitConverter.GetBytes(v))).ToArray(),
         _ => throw new ArgumentException("unsupported type"),
     };
 }
