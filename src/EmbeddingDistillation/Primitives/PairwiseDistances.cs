@@ -56,7 +56,8 @@ public static class PairwiseDistances
             throw new ArgumentException($"Embeddings must have matching shape [*, {x.shape[1]}]; got [{string.Join(", ", y.shape)}].", nameof(y));
         if (y.dtype != x.dtype)
             throw new ArgumentException($"Embeddings must have the same dtype; got {x.dtype} and {y.dtype}.", nameof(y));
-        if (y.device != x.device)
+        // Device is a class without value equality: compare type and index, not references.
+        if (y.device_type != x.device_type || y.device_index != x.device_index)
             throw new ArgumentException($"Embeddings must be on the same device; got {x.device} and {y.device}.", nameof(y));
     }
 }
