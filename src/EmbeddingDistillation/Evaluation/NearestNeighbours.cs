@@ -5,31 +5,29 @@ using static TorchSharp.torch;
 namespace EmbeddingDistillation.Evaluation;
 
 /// <summary>
-/// Exact k-nearest-neighbour search by chunked Gram matmul: queries are processed in row chunks, each chunk's
-/// squared distances to the whole gallery come from <see cref="PairwiseDistances.SquaredEuclidean"/> (one addmm),
-/// and <c>topk</c> keeps the k smallest. Memory is bounded by <see cref="KnnOptions.MemoryBudgetBytes"/>.
+/// Exact k-nearest-neighbour search by chunked Gram matmul: queries are processed in row chunks, each chunk is
+/// scored against the whole gallery with <see cref="PairwiseDistances.SquaredEuclideanRowShifted"/>
+/// (|g|^2 - 2 q.g, one addmm into one buffer), <c>topk</c> keeps the k smallest, and |q|^2 is added back (clamped
+/// at 0) to those k only. Memory is bounded by <see cref="KnnOptions.MemoryBudgetBytes"/>.
 /// </summary>
 /// <remarks>
 /// Self-match exclusion: when the queries are the gallery, each chunk's own diagonal is set to +inf before
 /// <c>topk</c>, so an item is never its own neighbour (duplicates of it still are, at distance 0).
-/// Ties: at equal computed squared distance the lower gallery index ranks first. <c>topk</c> alone does not
-/// promise this, so (1) rows where more gallery items than k are at or below the k-th distance (a tie straddles
-/// the cut) are re-ranked with a stable full sort of that row, and (2) the k survivors of every row are ordered by
+/// Ties: at equal computed score the lower gallery index ranks first. <c>topk</c> alone does not promise this, so
+/// (1) rows where more gallery items than k are at or below the k-th score (detected by taking k + 1 and comparing
+/// the last two; a tie straddles the cut) are re-ranked with a stable full sort of that row, and (2) the k survivors of every row are ordered by
 /// (distance, index) with two small sorts (by index, then stable by distance). Distinct distances keep their order.
 /// </remarks>
 public static class NearestNeighbours
 {
     /// <summary>
-    /// Chunk temporaries per distance element: <see cref="PairwiseDistances.SquaredEuclidean"/> holds the norm
-    /// sum, the addmm result and the clamped copy (3 elements), and the tie check a bool mask (1 byte).
+    /// Bytes of chunk temporaries per query row against a gallery of <paramref name="gallerySize"/> items: the
+    /// score row (one element per gallery item) plus an equal reserve for the stable re-sort of rows where a tie
+    /// straddles the k-th place (done in slices that fit it), i.e. 2 elements per gallery item.
     /// </summary>
-    private const int DistanceCopiesPerElement = 3;
-
-    /// <summary>Bytes of chunk temporaries per query row against a gallery of <paramref name="gallerySize"/> items.</summary>
     /// <param name="gallerySize">Gallery rows G.</param>
     /// <param name="dtype">Embedding dtype (float32: 4 bytes per element, float64: 8).</param>
-    public static long BytesPerChunkRow(long gallerySize, ScalarType dtype) =>
-        gallerySize * (DistanceCopiesPerElement * ElementSize(dtype) + 1);
+    public static long BytesPerChunkRow(long gallerySize, ScalarType dtype) => gallerySize * 2 * ElementSize(dtype);
 
     /// <summary>The query rows per chunk: the largest count whose temporaries fit <paramref name="memoryBudgetBytes"/>, at least 1.</summary>
     /// <param name="gallerySize">Gallery rows G.</param>
@@ -131,15 +129,19 @@ public static class NearestNeighbours
             ? Normalise(queries, gallery)
             : (queries.detach(), (gallery ?? queries).detach());
 
+        var galleryNorms = gs.pow(2).sum(1);                               // |g|^2, once
+        var queryNorms = self ? galleryNorms : qs.pow(2).sum(1);          // |q|^2, added back to the k kept
         for (long start = 0; start < qs.shape[0]; start += rows)
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var c = Math.Min(rows, qs.shape[0] - start);
-            var d2 = PairwiseDistances.SquaredEuclidean(qs.narrow(0, start, c), gs); // [c, G]
-            if (self) d2.diagonal(start).fill_(double.PositiveInfinity);
-            var (values, idx) = TopKDeterministic(d2, k);
-            var dist = options.Metric == KnnMetric.Cosine ? values.mul(0.5) : values.sqrt(); // |a-b|^2 / 2 = 1 - cos
+            // |g|^2 - 2 q.g: the squared distance minus the row constant |q|^2, one buffer [c, G].
+            var scores = PairwiseDistances.SquaredEuclideanRowShifted(qs.narrow(0, start, c), gs, galleryNorms);
+            if (self) scores.diagonal(start).fill_(double.PositiveInfinity);
+            var (values, idx) = TopKDeterministic(scores, k);
+            var d2 = values.add(queryNorms.narrow(0, start, c).unsqueeze(1)).clamp_min(0);
+            var dist = options.Metric == KnnMetric.Cosine ? d2.mul(0.5) : d2.sqrt(); // |a-b|^2 / 2 = 1 - cos
             onChunk(start, idx, dist);
         }
     }
@@ -147,17 +149,27 @@ public static class NearestNeighbours
     /// <summary>The k smallest entries of each row of <paramref name="d"/>, ordered by (value, column index).</summary>
     private static (Tensor Values, Tensor Indices) TopKDeterministic(Tensor d, int k)
     {
-        var (values, indices) = d.topk(k, dim: 1, largest: false, sorted: true);
-
-        // A tie straddles the cut when more than k entries are <= the k-th value: topk may have kept any of them.
-        var kth = values.narrow(1, k - 1, 1);
-        var atOrBelow = d.le(kth).sum(1);
-        var straddling = atOrBelow.gt(k).nonzero().squeeze(1);
-        if (straddling.shape[0] > 0)
+        // One extra place: the (k+1)-th smallest equals the k-th exactly when more than k entries are <= the k-th
+        // value, i.e. when a tie straddles the cut and topk may have kept any of the tied entries.
+        var probe = (int)Math.Min(k + 1L, d.shape[1]);
+        var (top, topIndices) = d.topk(probe, dim: 1, largest: false, sorted: true);
+        var values = top.narrow(1, 0, k).contiguous();
+        var indices = topIndices.narrow(1, 0, k).contiguous();
+        if (probe > k)
         {
-            var (sv, si) = d.index_select(0, straddling).sort(1, descending: false, stable: true);
-            values.index_copy_(0, straddling, sv.narrow(1, 0, k));
-            indices.index_copy_(0, straddling, si.narrow(1, 0, k));
+            var straddling = top.narrow(1, k, 1).eq(top.narrow(1, k - 1, 1)).squeeze(1).nonzero().squeeze(1);
+            // A stable sort needs a row copy, sorted values and int64 indices (2e + 8 bytes per element); sort the
+            // straddling rows in slices that fit the chunk's reserve of e bytes per element.
+            var e = d.element_size();
+            var slice = Math.Max(1, d.shape[0] * e / (2 * e + 8));
+            for (long s = 0; s < straddling.shape[0]; s += slice)
+            {
+                using var scope = NewDisposeScope();
+                var rows = straddling.narrow(0, s, Math.Min(slice, straddling.shape[0] - s));
+                var (sv, si) = d.index_select(0, rows).sort(1, descending: false, stable: true);
+                values.index_copy_(0, rows, sv.narrow(1, 0, k));
+                indices.index_copy_(0, rows, si.narrow(1, 0, k));
+            }
         }
 
         // Order the k survivors by (value, index): sort by index, then a stable sort by value.

@@ -46,6 +46,26 @@ public static class PairwiseDistances
         return d.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Nearest-neighbour ranking scores |y_j|^2 - 2 x_i.y_j: the squared Euclidean distance minus the row constant
+    /// |x_i|^2, from one addmm into a single [M, N] buffer (no clamp, no norm sum buffer). Per row it orders y like
+    /// <see cref="SquaredEuclidean"/>; add |x_i|^2 (and clamp at 0) to the few entries a search keeps. For chunked kNN,
+    /// where the full kernel's extra [M, N] passes would cost as much as the matmul's memory traffic.
+    /// </summary>
+    /// <param name="x">[M, D] queries.</param>
+    /// <param name="y">[N, D] gallery.</param>
+    /// <param name="yNormsSquared">|y_j|^2 as [N] (computed once per gallery by the caller), or null to compute it here.</param>
+    public static Tensor SquaredEuclideanRowShifted(Tensor x, Tensor y, Tensor? yNormsSquared = null)
+    {
+        ArgumentNullException.ThrowIfNull(y);
+        Validate(x, y);
+        using var scope = NewDisposeScope();
+        var yy = yNormsSquared ?? y.pow(2).sum(1);
+        if (yy.dim() != 1 || yy.shape[0] != y.shape[0])
+            throw new ArgumentException($"yNormsSquared must have shape [{y.shape[0]}]; got [{string.Join(", ", yy.shape)}].", nameof(yNormsSquared));
+        return torch.addmm(yy.unsqueeze(0), x, y.t(), beta: 1, alpha: -2).MoveToOuterDisposeScope();
+    }
+
     internal static void Validate(Tensor x, Tensor? y)
     {
         ArgumentNullException.ThrowIfNull(x);

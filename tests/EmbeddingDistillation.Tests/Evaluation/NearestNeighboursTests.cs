@@ -137,11 +137,11 @@ public class NearestNeighboursTests
         var rows = NearestNeighbours.ChunkRows(n, ScalarType.Float32, KnnOptions.DefaultMemoryBudgetBytes);
         var chunk = rows * NearestNeighbours.BytesPerChunkRow(n, ScalarType.Float32);
         Assert.True(chunk <= KnnOptions.DefaultMemoryBudgetBytes);
-        Assert.Equal(n * 13, NearestNeighbours.BytesPerChunkRow(n, ScalarType.Float32)); // 3 float32 copies + a bool mask per element
-        Assert.Equal(682, rows);
+        Assert.Equal(n * 8, NearestNeighbours.BytesPerChunkRow(n, ScalarType.Float32)); // score row + equal re-sort reserve
+        Assert.Equal(1109, rows);
         var embeddings = n * d * 4;                 // 124 MB
         var fullResult = n * k * (8 + 4);           // indices int64 + distances float32 when returned whole: 726 MB
-        var topKPerChunk = rows * k * (8 + 4) * 3;  // topk output + two reordering copies: 25 MB
+        var topKPerChunk = rows * (k + 1) * (8 + 4) * 4;  // topk output, kept copy, two reorderings: 53 MB
         var total = embeddings + chunk + fullResult + topKPerChunk;
         Assert.True(total < 2L * 1024 * 1024 * 1024, $"estimated {total / 1e9:F2} GB");
         Assert.Equal(1, NearestNeighbours.ChunkRows(n, ScalarType.Float64, 1));
