@@ -4,6 +4,7 @@ using BenchmarkDotNet.Engines;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using EmbeddingDistillation.Evaluation;
+using EmbeddingDistillation.Primitives;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -32,6 +33,8 @@ public class KnnBenchmarks
     private Tensor _x = null!;
     private Tensor _labels = null!;
     private int _rows;
+    private Tensor _norms = null!;
+    private Tensor _chunkScores = null!;
 
     /// <summary>Random L2-normalised embeddings and 100 classes.</summary>
     [GlobalSetup]
@@ -41,6 +44,8 @@ public class KnnBenchmarks
         _x = nn.functional.normalize(randn([N, D], generator: generator), p: 2, dim: 1);
         _labels = randint(0, 100, [N], generator: generator);
         _rows = NearestNeighbours.ChunkRows(N, ScalarType.Float32, KnnOptions.DefaultMemoryBudgetBytes);
+        _norms = _x.pow(2).sum(1);
+        _chunkScores = PairwiseDistances.SquaredEuclideanRowShifted(_x.narrow(0, 0, _rows), _x, _norms);
         Console.WriteLine($"// torch threads {get_num_threads()}, chunk rows {_rows}");
     }
 
@@ -70,11 +75,41 @@ public class KnnBenchmarks
     [Benchmark]
     public double RecallAtCubCars() => RetrievalMetrics.RecallAtK(_x, _labels, [.. RecallPresets.CubCars])[1];
 
+    /// <summary>Stage 1 of the kNN alone: the score chunks |g|^2 - 2 q.g (addmm with the broadcast norm row).</summary>
+    [Benchmark]
+    public double StageScores()
+    {
+        double check = 0;
+        for (long start = 0; start < N; start += _rows)
+        {
+            using var scope = NewDisposeScope();
+            var scores = PairwiseDistances.SquaredEuclideanRowShifted(_x.narrow(0, start, Math.Min(_rows, N - start)), _x, _norms);
+            check += scores[0, 0].ToDouble();
+        }
+        return check;
+    }
+
+    /// <summary>Stage 2 of the kNN alone: topk(k + 1) over score chunks of the same sizes.</summary>
+    [Benchmark]
+    public double StageTopK()
+    {
+        double check = 0;
+        for (long start = 0; start < N; start += _rows)
+        {
+            using var scope = NewDisposeScope();
+            var (values, _) = _chunkScores.narrow(0, 0, Math.Min(_rows, N - start)).topk(K + 1, dim: 1, largest: false);
+            check += values[0, 0].ToDouble();
+        }
+        return check;
+    }
+
     /// <summary>Frees the inputs.</summary>
     [GlobalCleanup]
     public void Cleanup()
     {
         _x.Dispose();
         _labels.Dispose();
+        _norms.Dispose();
+        _chunkScores.Dispose();
     }
 }
