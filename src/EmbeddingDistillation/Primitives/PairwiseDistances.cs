@@ -29,24 +29,6 @@ public static class PairwiseDistances
     }
 
     /// <summary>
-    /// Euclidean distances sqrt(clamp(|x_i|^2 + |y_j|^2 - 2 x_i.y_j, <paramref name="clamp"/>)): the paper's
-    /// distance. The clamp keeps the gradient finite for identical embeddings.
-    /// </summary>
-    /// <param name="x">[M, D].</param>
-    /// <param name="y">[N, D]; null means <paramref name="x"/>.</param>
-    /// <param name="clamp">Lower bound of the squared distance before the square root.</param>
-    public static Tensor Euclidean(Tensor x, Tensor? y = null, double clamp = DefaultClamp)
-    {
-        Validate(x, y);
-        using var scope = NewDisposeScope();
-        var other = y ?? x;
-        var xx = x.pow(2).sum(1, keepdim: true);
-        var yy = ReferenceEquals(other, x) ? xx : other.pow(2).sum(1, keepdim: true);
-        var d = torch.addmm(xx + yy.t(), x, other.t(), beta: 1, alpha: -2).clamp_min(clamp).sqrt();
-        return d.MoveToOuterDisposeScope();
-    }
-
-    /// <summary>
     /// Nearest-neighbour ranking scores |y_j|^2 - 2 x_i.y_j: the squared Euclidean distance minus the row constant
     /// |x_i|^2, from one addmm into a single [M, N] buffer (no clamp, no norm sum buffer). Per row it orders y like
     /// <see cref="SquaredEuclidean"/>; add |x_i|^2 (and clamp at 0) to the few entries a search keeps. For chunked kNN,
@@ -66,6 +48,24 @@ public static class PairwiseDistances
         return torch.addmm(yy.unsqueeze(0), x, y.t(), beta: 1, alpha: -2).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Euclidean distances sqrt(clamp(|x_i|^2 + |y_j|^2 - 2 x_i.y_j, <paramref name="clamp"/>)): the paper's
+    /// distance. The clamp keeps the gradient finite for identical embeddings.
+    /// </summary>
+    /// <param name="x">[M, D].</param>
+    /// <param name="y">[N, D]; null means <paramref name="x"/>.</param>
+    /// <param name="clamp">Lower bound of the squared distance before the square root.</param>
+    public static Tensor Euclidean(Tensor x, Tensor? y = null, double clamp = DefaultClamp)
+    {
+        Validate(x, y);
+        using var scope = NewDisposeScope();
+        var other = y ?? x;
+        var xx = x.pow(2).sum(1, keepdim: true);
+        var yy = ReferenceEquals(other, x) ? xx : other.pow(2).sum(1, keepdim: true);
+        var d = torch.addmm(xx + yy.t(), x, other.t(), beta: 1, alpha: -2).clamp_min(clamp).sqrt();
+        return d.MoveToOuterDisposeScope();
+    }
+
     internal static void Validate(Tensor x, Tensor? y)
     {
         ArgumentNullException.ThrowIfNull(x);
@@ -76,7 +76,6 @@ public static class PairwiseDistances
             throw new ArgumentException($"Embeddings must have matching shape [*, {x.shape[1]}]; got [{string.Join(", ", y.shape)}].", nameof(y));
         if (y.dtype != x.dtype)
             throw new ArgumentException($"Embeddings must have the same dtype; got {x.dtype} and {y.dtype}.", nameof(y));
-        // Device is a class without value equality: compare type and index, not references.
         if (y.device_type != x.device_type || y.device_index != x.device_index)
             throw new ArgumentException($"Embeddings must be on the same device; got {x.device} and {y.device}.", nameof(y));
     }
