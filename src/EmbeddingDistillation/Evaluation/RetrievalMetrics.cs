@@ -28,6 +28,13 @@ public static class RetrievalMetrics
     public static IReadOnlyDictionary<int, double> RecallAtK(Tensor embeddings, Tensor labels, params int[] ks) =>
         Compute(embeddings, labels, null, null, ks, withR: false, null, default).RecallAtK;
 
+    /// <summary>Recall@K for each K of a preset list, e.g. <c>RecallAtK(x, labels, RecallPresets.Sop)</c>.</summary>
+    /// <param name="embeddings">[N, D] float32 or float64, N &gt;= 2.</param>
+    /// <param name="labels">[N] integer class labels.</param>
+    /// <param name="ks">Cut-offs, each &gt;= 1.</param>
+    public static IReadOnlyDictionary<int, double> RecallAtK(Tensor embeddings, Tensor labels, IReadOnlyList<int> ks) =>
+        Compute(embeddings, labels, null, null, ks, withR: false, null, default).RecallAtK;
+
     /// <summary>MAP@R of Musgrave et al., "A Metric Learning Reality Check" (self-match excluded, Euclidean distance).</summary>
     /// <param name="embeddings">[N, D] float32 or float64, N &gt;= 2.</param>
     /// <param name="labels">[N] integer class labels.</param>

@@ -45,6 +45,9 @@ public class RetrievalMetricsTests
         Assert.Equal(5.0 / 12, all.RPrecision, 12);
         Assert.Equal(6, all.QueryCount);
         Assert.Equal(6, all.QueriesWithRelevant);
+        var preset = RetrievalMetrics.RecallAtK(x, labels, RecallPresets.Quickstart);
+        Assert.Equal(new[] { 1, 2, 4, 8 }, preset.Keys.Order().ToArray());
+        Assert.Equal(5.0 / 6, preset[2], 12);
     }
 
     [Fact]
