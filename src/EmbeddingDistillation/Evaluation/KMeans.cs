@@ -32,7 +32,7 @@ public sealed record KMeansResult(long[] Assignments, int Iterations, double Ine
 /// <summary>
 /// Deterministic k-means: k-means++ initialisation (D^2 sampling from a seeded <see cref="Random"/>), then Lloyd
 /// iterations whose point-to-centroid distances come from the Gram kernel
-/// (<see cref="PairwiseDistances.SquaredEuclidean"/>) in memory-bounded chunks.
+/// (<see cref="PairwiseDistances.SquaredEuclideanRowShifted"/>, as the kNN) in memory-bounded chunks.
 /// </summary>
 /// <remarks>
 /// Nearest-centroid ties go to the lower centroid index (argmin returns the first minimum). A cluster that loses
@@ -110,9 +110,11 @@ public static class KMeans
         {
             using var chunk = NewDisposeScope();
             var c = Math.Min(rows, x.shape[0] - start);
-            var (values, indices) = PairwiseDistances.SquaredEuclidean(x.narrow(0, start, c), centroids).min(1);
+            var points = x.narrow(0, start, c);
+            // |c|^2 - 2 x.c ranks the centroids like the squared distance, in one [c, k] buffer.
+            var (values, indices) = PairwiseDistances.SquaredEuclideanRowShifted(points, centroids).min(1);
             assignments.narrow(0, start, c).copy_(indices);
-            inertia += values.sum().ToDouble();
+            inertia += values.add(points.pow(2).sum(1)).clamp_min(0).sum().ToDouble();
         }
         return (assignments, inertia);
     }
