@@ -29,6 +29,26 @@ public static class PairwiseDistances
     }
 
     /// <summary>
+    /// Nearest-neighbour ranking scores |y_j|^2 - 2 x_i.y_j: the squared Euclidean distance minus the row constant
+    /// |x_i|^2, from one addmm into a single [M, N] buffer (no clamp, no norm sum buffer). Per row it orders y like
+    /// <see cref="SquaredEuclidean"/>; add |x_i|^2 (and clamp at 0) to the few entries a search keeps. For chunked kNN,
+    /// where the full kernel's extra [M, N] passes would cost as much as the matmul's memory traffic.
+    /// </summary>
+    /// <param name="x">[M, D] queries.</param>
+    /// <param name="y">[N, D] gallery.</param>
+    /// <param name="yNormsSquared">|y_j|^2 as [N] (computed once per gallery by the caller), or null to compute it here.</param>
+    public static Tensor SquaredEuclideanRowShifted(Tensor x, Tensor y, Tensor? yNormsSquared = null)
+    {
+        ArgumentNullException.ThrowIfNull(y);
+        Validate(x, y);
+        using var scope = NewDisposeScope();
+        var yy = yNormsSquared ?? y.pow(2).sum(1);
+        if (yy.dim() != 1 || yy.shape[0] != y.shape[0])
+            throw new ArgumentException($"yNormsSquared must have shape [{y.shape[0]}]; got [{string.Join(", ", yy.shape)}].", nameof(yNormsSquared));
+        return torch.addmm(yy.unsqueeze(0), x, y.t(), beta: 1, alpha: -2).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// Euclidean distances sqrt(clamp(|x_i|^2 + |y_j|^2 - 2 x_i.y_j, <paramref name="clamp"/>)): the paper's
     /// distance. The clamp keeps the gradient finite for identical embeddings.
     /// </summary>
@@ -56,7 +76,7 @@ public static class PairwiseDistances
             throw new ArgumentException($"Embeddings must have matching shape [*, {x.shape[1]}]; got [{string.Join(", ", y.shape)}].", nameof(y));
         if (y.dtype != x.dtype)
             throw new ArgumentException($"Embeddings must have the same dtype; got {x.dtype} and {y.dtype}.", nameof(y));
-        if (y.device != x.device)
+        if (y.device_type != x.device_type || y.device_index != x.device_index)
             throw new ArgumentException($"Embeddings must be on the same device; got {x.device} and {y.device}.", nameof(y));
     }
 }
