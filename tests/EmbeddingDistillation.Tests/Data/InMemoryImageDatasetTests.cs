@@ -134,3 +134,23 @@ public class InMemoryImageDatasetTests
         Assert.Throws<ArgumentException>(() => InMemoryImageDataset.FromTensor(torch.rand(4, 1, 8, 8), [0, 1, 0, 1]));
     }
 }
+
+public class InMemoryImageDatasetLeakTests
+{
+    [Theory]
+    [InlineData(AugmentationCrop.PadAndCrop)]
+    [InlineData(AugmentationCrop.RandomResizedCrop)]
+    public void LoadImagesLeavesOnlyTheResultAlive(AugmentationCrop crop)
+    {
+        var pixels = new byte[6 * 3 * 8 * 8];
+        new Random(2).NextBytes(pixels);
+        var ds = new InMemoryImageDataset(pixels, 6, 8, 8, [0, 0, 1, 1, 2, 2],
+            new InMemoryDatasetOptions { Augmentation = new ImageAugmentationOptions { Crop = crop } });
+        using var outer = torch.NewDisposeScope();
+        var before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        var x = ds.LoadImages([0, 3, 5], augment: true, seed: 1);
+        Assert.Equal(before + 1, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        x.Dispose();
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+}
