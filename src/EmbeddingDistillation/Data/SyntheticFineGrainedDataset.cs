@@ -9,9 +9,10 @@ namespace EmbeddingDistillation.Data;
 /// means seeing the combination, through pose, scale, position, clutter, colour, noise and occlusion nuisances.
 /// </summary>
 /// <remarks>
-/// Labels are 0..C-1; images are stored class by class (class c holds images c x ImagesPerClass ...). Image j of
-/// class c depends only on (Seed, c's attributes, j), so adding images or classes leaves existing images unchanged
-/// only when the class selection is unchanged, i.e. for the same Seed and ClassCount. See docs/synthetic-dataset.md.
+/// Labels are 0..C-1; images are stored class by class (class c holds images c x ImagesPerClass ...). Class c's
+/// attributes depend only on (Seed, c) and image j of class c only on (Seed, c, j) and the nuisance options, so a
+/// larger ClassCount or ImagesPerClass extends a set without changing the images it already had.
+/// See docs/synthetic-dataset.md.
 /// </remarks>
 public sealed class SyntheticFineGrainedDataset : InMemoryImageDataset
 {

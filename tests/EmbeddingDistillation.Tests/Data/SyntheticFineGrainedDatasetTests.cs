@@ -73,6 +73,18 @@ public class SyntheticFineGrainedDatasetTests(DefaultSyntheticFixture fixture, I
     }
 
     [Fact]
+    public void LargerSetsExtendSmallerOnesWithoutChangingThem()
+    {
+        var small = SyntheticFineGrainedDataset.Generate(Small(3));
+        var large = SyntheticFineGrainedDataset.Generate(new SyntheticDatasetOptions { ClassCount = 9, ImagesPerClass = 7, Seed = 3 });
+        Assert.Equal(small.Classes, large.Classes.Take(6));
+        var plane = 3 * 32 * 32;
+        for (var c = 0; c < 6; c++)
+            for (var j = 0; j < 4; j++)
+                Assert.True(small.Pixels.Span.Slice((c * 4 + j) * plane, plane).SequenceEqual(large.Pixels.Span.Slice((c * 7 + j) * plane, plane)));
+    }
+
+    [Fact]
     public void ImagesOfAClassDifferAndAllSizesWork()
     {
         foreach (var size in new[] { 32, 48, 64 })
