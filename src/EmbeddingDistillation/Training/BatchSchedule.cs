@@ -11,9 +11,9 @@ internal sealed class BatchSchedule(TrainingData data)
 
     public IReadOnlyList<(bool Unlabelled, int[] Indices)> Epoch(int epoch)
     {
-        var labelled = data.Sampler.EpochBatches(epoch);
+        var labelled = data.Sampler.Epoch(epoch);
         if (data.Unlabelled is null) return labelled.Select(b => (false, b)).ToArray();
-        var unlabelled = data.UnlabelledSampler!.EpochBatches(epoch);
+        var unlabelled = data.UnlabelledSampler!.Epoch(epoch);
         if (unlabelled.Count == 0)
             throw new InvalidOperationException("The unlabelled sampler yields no batch.");
         var steps = new List<(bool, int[])>();

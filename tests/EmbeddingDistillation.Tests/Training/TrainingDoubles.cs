@@ -89,7 +89,7 @@ internal sealed class SimplePkSampler(IReadOnlyList<int> labels, int p, int k, i
 {
     public int BatchesPerEpoch => batches;
 
-    public IReadOnlyList<int[]> EpochBatches(int epoch)
+    public IReadOnlyList<int[]> Epoch(int epoch)
     {
         var rng = new Random(seed * 7919 + epoch);
         var byClass = labels.Select((l, i) => (l, i)).Where(t => t.l >= 0).GroupBy(t => t.l).ToDictionary(g => g.Key, g => g.Select(t => t.i).ToArray());
@@ -108,7 +108,7 @@ internal sealed class SimplePkSampler(IReadOnlyList<int> labels, int p, int k, i
 internal sealed class SequentialSampler(int count, int batchSize) : IBatchSampler
 {
     public int BatchesPerEpoch => count / batchSize;
-    public IReadOnlyList<int[]> EpochBatches(int epoch)
+    public IReadOnlyList<int[]> Epoch(int epoch)
         => Enumerable.Range(0, BatchesPerEpoch).Select(b => Enumerable.Range(b * batchSize, batchSize).ToArray()).ToArray();
 }
 
