@@ -46,6 +46,21 @@ public static class PairwiseDistances
         return d.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Cosine distances 1 - x_i.y_j / (|x_i| |y_j|), each row L2-normalised with eps 1e-12 as in <c>F.normalize</c>.
+    /// </summary>
+    /// <param name="x">[M, D].</param>
+    /// <param name="y">[N, D]; null means <paramref name="x"/>.</param>
+    public static Tensor Cosine(Tensor x, Tensor? y = null)
+    {
+        Validate(x, y);
+        using var scope = NewDisposeScope();
+        var xn = nn.functional.normalize(x, p: 2, dim: 1, eps: 1e-12);
+        var yn = y is null ? xn : nn.functional.normalize(y, p: 2, dim: 1, eps: 1e-12);
+        var d = torch.addmm(torch.ones(1, 1, dtype: x.dtype, device: x.device), xn, yn.t(), beta: 1, alpha: -1);
+        return d.MoveToOuterDisposeScope();
+    }
+
     internal static void Validate(Tensor x, Tensor? y)
     {
         ArgumentNullException.ThrowIfNull(x);
@@ -56,7 +71,7 @@ public static class PairwiseDistances
             throw new ArgumentException($"Embeddings must have matching shape [*, {x.shape[1]}]; got [{string.Join(", ", y.shape)}].", nameof(y));
         if (y.dtype != x.dtype)
             throw new ArgumentException($"Embeddings must have the same dtype; got {x.dtype} and {y.dtype}.", nameof(y));
-        if (y.device != x.device)
+        if (y.device_type != x.device_type || y.device_index != x.device_index)
             throw new ArgumentException($"Embeddings must be on the same device; got {x.device} and {y.device}.", nameof(y));
     }
 }
