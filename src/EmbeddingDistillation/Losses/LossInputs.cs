@@ -40,6 +40,13 @@ internal static class LossInputs
         SameKind(student, teacher, loss);
     }
 
+    /// <summary>Relational losses need at least one pair.</summary>
+    internal static void AtLeastTwo(Tensor x, string loss)
+    {
+        if (x.shape[0] < 2)
+            throw new ArgumentException($"{loss}: needs at least 2 embeddings to form pairs; got {Shape(x)}.", "student");
+    }
+
     /// <summary>Checks feature maps [N, C, H, W] of student and teacher: same N, dtype and device.</summary>
     internal static void MapPair(Tensor studentMap, Tensor teacherMap, string loss)
     {

@@ -31,6 +31,25 @@ public static class LossFactory
             "semi_hard" => TripletMining.SemiHard,
             _ => TripletMining.BatchAll,
         }),
+        "rkd_distance" => new RkdDistanceLoss(),
+        "rkd_angle" => new RkdAngleLoss(),
+        "relaxed_contrastive" => new RelaxedContrastiveLoss(new RelaxedContrastiveLossOptions
+        {
+            Sigma = c.Option("sigma", 1),
+            Delta = c.Option("delta", 1),
+            NormaliseByRowMean = c.Option("row_mean", 1) != 0,
+        }),
+        "contrastive" => new ContrastiveLoss(c.Option("pos_margin", 0), c.Option("neg_margin", 1)),
+        "multi_similarity" => new MultiSimilarityLoss(new MultiSimilarityLossOptions
+        {
+            Alpha = c.Option("alpha", 2),
+            Beta = c.Option("beta", 50),
+            Lambda = c.Option("lam", 1),
+            Epsilon = c.Option("eps", 0.1),
+        }),
+        "proxy_anchor" => ProxyAnchor(c),
+        "attention" => new AttentionTransferLoss(),
+        "hint" => Hint(c),
         _ => throw new NotSupportedException(c.Loss),
     };
 
@@ -42,6 +61,24 @@ public static class LossFactory
         var loss = new AbsoluteTeacherLoss(new AbsoluteTeacherLossOptions { StudentDimension = d, TeacherDimension = d + 3 });
         loss.to(ScalarType.Float64);
         CopyParameters(loss.Projection!, c);
+        return loss;
+    }
+
+    private static ProxyAnchorLoss ProxyAnchor(ReferenceCase c)
+    {
+        var loss = new ProxyAnchorLoss((int)c.Option("classes", 0), (int)c.Option("d", 0));
+        loss.to(ScalarType.Float64);
+        using var _ = torch.no_grad();
+        using var init = ReferenceFixture.ToTensor(c.Inputs.GetProperty("proxies"));
+        loss.Proxies.copy_(init);
+        return loss;
+    }
+
+    private static HintLoss Hint(ReferenceCase c)
+    {
+        var loss = new HintLoss(3, 5, new HintLossOptions { BatchNorm = c.Flag("batch_norm") });
+        loss.to(ScalarType.Float64);
+        CopyParameters(loss.Regressor, c);
         return loss;
     }
 
