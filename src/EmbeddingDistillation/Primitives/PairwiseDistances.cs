@@ -38,6 +38,9 @@ public static class PairwiseDistances
     public static Tensor Euclidean(Tensor x, Tensor? y = null, double clamp = DefaultClamp)
     {
         Validate(x, y);
+        // The batch's own matrix under autograd: one node with a hand-written, single-matmul backward.
+        if (y is null && x.requires_grad && torch.is_grad_enabled())
+            return EuclideanSelfDistanceFunction.apply(x, clamp);
         using var scope = NewDisposeScope();
         var other = y ?? x;
         var xx = x.pow(2).sum(1, keepdim: true);
