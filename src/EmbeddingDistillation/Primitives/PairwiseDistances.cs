@@ -58,11 +58,29 @@ public static class PairwiseDistances
     public static Tensor Euclidean(Tensor x, Tensor? y = null, double clamp = DefaultClamp)
     {
         Validate(x, y);
+        // The batch's own matrix under autograd: one node with a hand-written, single-matmul backward.
+        if (y is null && x.requires_grad && torch.is_grad_enabled())
+            return EuclideanSelfDistanceFunction.apply(x, clamp);
         using var scope = NewDisposeScope();
         var other = y ?? x;
         var xx = x.pow(2).sum(1, keepdim: true);
         var yy = ReferenceEquals(other, x) ? xx : other.pow(2).sum(1, keepdim: true);
         var d = torch.addmm(xx + yy.t(), x, other.t(), beta: 1, alpha: -2).clamp_min(clamp).sqrt();
+        return d.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Cosine distances 1 - x_i.y_j / (|x_i| |y_j|), each row L2-normalised with eps 1e-12 as in <c>F.normalize</c>.
+    /// </summary>
+    /// <param name="x">[M, D].</param>
+    /// <param name="y">[N, D]; null means <paramref name="x"/>.</param>
+    public static Tensor Cosine(Tensor x, Tensor? y = null)
+    {
+        Validate(x, y);
+        using var scope = NewDisposeScope();
+        var xn = nn.functional.normalize(x, p: 2, dim: 1, eps: 1e-12);
+        var yn = y is null ? xn : nn.functional.normalize(y, p: 2, dim: 1, eps: 1e-12);
+        var d = torch.addmm(torch.ones(1, 1, dtype: x.dtype, device: x.device), xn, yn.t(), beta: 1, alpha: -1);
         return d.MoveToOuterDisposeScope();
     }
 
