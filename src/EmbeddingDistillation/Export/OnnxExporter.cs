@@ -18,7 +18,7 @@ namespace EmbeddingDistillation.Export;
 /// Dropout is the identity); the module is only read, never run, and its mode is not changed. Weights are stored
 /// as float32 initialisers (float64 networks are converted) from any device.</para>
 /// <para>Supported backbones: ResNet, MobileNetV1, MobileNetV2, and <see cref="ModuleBackbone"/>s whose module is
-/// built from Sequential, Conv2d, BatchNorm2d, ReLU, ReLU6, Hardtanh, MaxPool2d, AvgPool2d, Identity, Dropout and
+/// built from Sequential, Conv2d, BatchNorm2d, ReLU, ReLU6, MaxPool2d, AvgPool2d, Identity, Dropout and
 /// this library's blocks. Anything else raises a <see cref="NotSupportedException"/> naming the layer's path and
 /// type, e.g. <c>backbone.module.3 (GELU)</c>.</para>
 /// </remarks>

@@ -14,7 +14,7 @@ internal sealed class OnnxModuleEmitter
 {
     /// <summary>The layer types supported inside user modules (for error messages).</summary>
     internal const string SupportedLayers =
-        "Sequential, Conv2d, BatchNorm2d, ReLU, ReLU6, Hardtanh, MaxPool2d, AvgPool2d, Identity, Dropout, and this library's blocks and backbones";
+        "Sequential, Conv2d, BatchNorm2d, ReLU, ReLU6, MaxPool2d, AvgPool2d, Identity, Dropout, and this library's blocks and backbones";
 
     private readonly OnnxGraph graph;
     private readonly OnnxExportOptions options;
@@ -93,8 +93,6 @@ internal sealed class OnnxModuleEmitter
                 return graph.AddNode("Relu", path, new[] { x });
             case ReLU6:
                 return graph.AddNode("Clip", path, new[] { x, Scalar(0f), Scalar(6f) });
-            case Hardtanh ht:
-                return graph.AddNode("Clip", path, new[] { x, Scalar((float)ht.min_val), Scalar((float)ht.max_val) });
             case MaxPool2d pool:
                 return EmitMaxPool(pool, path, x);
             case AvgPool2d pool:
