@@ -56,3 +56,17 @@ public class OnnxExportOptionsTests
     [InlineData(21, 10)]
     public void IrVersionFollowsTheOpset(int opset, long ir) => Assert.Equal(ir, OnnxExporter.IrVersionFor(opset));
 }
+
+public class OnnxExportLeakTests
+{
+    [Fact]
+    public void ExportLeavesNoLiveTensors()
+    {
+        using var net = EmbeddingNetworks.ResNet18(8, new EmbeddingNetworkOptions { BaseWidth = 4 });
+        ExportToBytes(net); // warm-up
+        var before = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        ExportToBytes(net, new OnnxExportOptions { FoldBatchNorm = false });
+        ExportToBytes(net);
+        Assert.Equal(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+}
