@@ -1,0 +1,131 @@
+namespace EmbeddingDistillation.Vision.Pipelines;
+
+/// <summary>
+/// Options of <see cref="PaperPipeline"/>. Null values take the dataset's <see cref="PaperPreset"/>; the other
+/// defaults are documented per option. <see cref="PaperPipelineArguments.Parse"/> builds them from a command line.
+/// </summary>
+public sealed record PaperPipelineOptions
+{
+    /// <summary>The dataset (required).</summary>
+    public required PaperDataset Dataset { get; init; }
+
+    /// <summary>The dataset root: CUB_200_2011/, the Cars-196 folder (cars_annos.mat + car_ims/) or Stanford_Online_Products/ (required).</summary>
+    public required string Root { get; init; }
+
+    /// <summary>The report folder (default <c>paper-report</c>): results.csv, results.md, summary.txt, weights, checkpoints.</summary>
+    public string Report { get; init; } = "paper-report";
+
+    /// <summary>Device: <c>auto</c> (default: CUDA when available), <c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>.</summary>
+    public string Device { get; init; } = "auto";
+
+    /// <summary>Seed of every run (initialisation, batches, augmentation). Default 0.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Crop size in pixels (preset 224); the resize is round(size · 256 / 224).</summary>
+    public int? ImageSize { get; init; }
+
+    /// <summary>Epochs of every student run (preset: the original run script's).</summary>
+    public int? Epochs { get; init; }
+
+    /// <summary>Epochs of the teacher run (default: <see cref="Epochs"/>).</summary>
+    public int? TeacherEpochs { get; init; }
+
+    /// <summary>Optional cap on optimisation steps per run (throughput measurements, smoke runs). Null for none.</summary>
+    public int? MaxSteps { get; init; }
+
+    /// <summary>Batches per epoch (default: training classes / P, the original code's epoch).</summary>
+    public int? BatchesPerEpoch { get; init; }
+
+    /// <summary>The teacher architecture (preset <c>resnet101</c>), any <c>EmbeddingNetworks.Create</c> name.</summary>
+    public string? Teacher { get; init; }
+
+    /// <summary>The student architectures (preset: <c>mobilenetv1-0.25</c> and <c>resnet18</c>).</summary>
+    public IReadOnlyList<string>? Students { get; init; }
+
+    /// <summary>Embedding dimension (preset 512).</summary>
+    public int? EmbeddingDimension { get; init; }
+
+    /// <summary>ResNet base width (default 64 = the standard ResNets; small values give tiny networks for smoke runs).</summary>
+    public int BaseWidth { get; init; } = 64;
+
+    /// <summary>Small-input stem (stride-1 stem, no max-pool). Null (default): on when the crop size is at most 64 px.</summary>
+    public bool? SmallStem { get; init; }
+
+    /// <summary>ImageNet weights of the teacher backbone (.pth/.safetensors), e.g. torchvision's <c>resnet101-63fe2227.pth</c>. Null: from scratch.</summary>
+    public string? TeacherWeights { get; init; }
+
+    /// <summary>ImageNet weights of the student backbones, by position in <see cref="Students"/> (null entries or a shorter list: from scratch).</summary>
+    public IReadOnlyList<string?>? StudentWeights { get; init; }
+
+    /// <summary>
+    /// A trained teacher (TorchSharp weights written by <c>NetworkCheckpoint.Save</c>): loaded when the file exists
+    /// (teacher training is skipped), otherwise the trained teacher is saved there. Null: <c>REPORT/teacher.weights</c>
+    /// is written and the teacher is always trained.
+    /// </summary>
+    public string? TeacherCheckpoint { get; init; }
+
+    /// <summary>
+    /// The student runs (default <c>baseline</c>, <c>absolute</c>, <c>relative</c>). <c>baseline</c> is the triplet loss
+    /// alone; any other is triplet + a '+'-joined list of terms: <c>absolute</c>, <c>relative</c>, <c>rkd</c>,
+    /// <c>hint</c>, <c>attention</c> (e.g. <c>relative+attention</c>).
+    /// </summary>
+    public IReadOnlyList<string> Methods { get; init; } = ["baseline", "absolute", "relative"];
+
+    /// <summary>Adam learning rate (preset: 1e-5 CUB/Cars, 1e-6 SOP).</summary>
+    public double? LearningRate { get; init; }
+
+    /// <summary>lambda of the absolute teacher (preset per dataset).</summary>
+    public double? AbsoluteWeight { get; init; }
+
+    /// <summary>lambda of the relative teacher (preset per dataset).</summary>
+    public double? RelativeWeight { get; init; }
+
+    /// <summary>Weights of the RKD distance and angle terms (default 1 and 2, Park et al.).</summary>
+    public (double Distance, double Angle) RkdWeights { get; init; } = (1.0, 2.0);
+
+    /// <summary>Weight of the hint (FitNets) term. Default 1.</summary>
+    public double HintWeight { get; init; } = 1.0;
+
+    /// <summary>Weight of the attention-transfer term. Default 1000 (the beta of Zagoruyko &amp; Komodakis on this mean-squared form).</summary>
+    public double AttentionWeight { get; init; } = 1000.0;
+
+    /// <summary>
+    /// Taps of hint and attention as <c>teacherTap:studentTap</c>, e.g. <c>layer3:stage4</c>. Null (default): the
+    /// teacher's deepest tap at half the final resolution (ResNet <c>layer3</c>) and the student's deepest tap with
+    /// the same stride (MobileNet <c>stage4</c>, ResNet-18 <c>layer3</c>), so both maps have the same spatial size.
+    /// </summary>
+    public string? FeatureTaps { get; init; }
+
+    /// <summary>Folder of unlabelled images (all images below it) for semi-supervised distillation; null for none.</summary>
+    public string? Unlabelled { get; init; }
+
+    /// <summary>Unlabelled batches per labelled batch in semi-supervised runs. Default 1.</summary>
+    public double UnlabelledRatio { get; init; } = 1.0;
+
+    /// <summary>Cross-quality distillation: students train and are tested on degraded images, the teacher sees the clean ones. Default false.</summary>
+    public bool CrossQuality { get; init; }
+
+    /// <summary>The degradation of cross-quality runs (default: downscale 4, JPEG quality 20).</summary>
+    public LowQualityOptions LowQuality { get; init; } = new();
+
+    /// <summary>
+    /// SOP only: evaluate this many random test queries (seeded) against the full test gallery, self-match excluded,
+    /// as the original evaluation code did (10,000); null (default): every test image is a query.
+    /// </summary>
+    public int? SopQueries { get; init; }
+
+    /// <summary>Keep at most this many classes of each split part (smoke runs). Null: all.</summary>
+    public int? MaxClasses { get; init; }
+
+    /// <summary>Keep at most this many images of each class (smoke runs). Null: all.</summary>
+    public int? MaxImagesPerClass { get; init; }
+
+    /// <summary>Fraction of the training classes held out for validation and best-epoch selection. Default 0 (the paper trains on all of them).</summary>
+    public double ValidationFraction { get; init; }
+
+    /// <summary>Images per forward pass when embedding the test set. Default 64.</summary>
+    public int EvaluationBatchSize { get; init; } = 64;
+
+    /// <summary>Timed forward passes of the latency measurement (batch 1). Default 10.</summary>
+    public int LatencyIterations { get; init; } = 10;
+}
