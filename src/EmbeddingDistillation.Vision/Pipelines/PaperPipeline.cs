@@ -61,9 +61,8 @@ public sealed class PaperPipeline
         string teacherName = _o.Teacher ?? _preset.Teacher;
         var students = _o.Students ?? _preset.Students;
         int epochs = _o.Epochs ?? _preset.Epochs;
-        Directory.CreateDirectory(_o.Report);
-
         var split = Restrict(ReadSplit());
+        Directory.CreateDirectory(_o.Report);
         _log.WriteLine(split.Summary());
         if (_o.MaxClasses is not null || _o.MaxImagesPerClass is not null)
             _log.WriteLine($"Smoke-run restriction: at most {_o.MaxClasses?.ToString(CultureInfo.InvariantCulture) ?? "all"} classes per part, {_o.MaxImagesPerClass?.ToString(CultureInfo.InvariantCulture) ?? "all"} images per class (counts above are after it).");

@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using EmbeddingDistillation.Evaluation;
+using EmbeddingDistillation.Vision;
+using EmbeddingDistillation.Vision.Pipelines;
+using Xunit.Abstractions;
+
+namespace EmbeddingDistillation.Tests.Pipelines;
+
+/// <summary>The paper pipeline end to end on a generated CUB-layout fixture with tiny networks at 32 px.</summary>
+public class PaperPipelineTests(ITestOutputHelper output)
+{
+    internal static string[] TinyArgs(PaperFixture f, string report, params string[] extra) =>
+    [
+        "--dataset", "cub", "--root", f.Cub, "--report", report, "--image-size", "32", "--teacher", "resnet18",
+        "--student", "mobilenetv1-0.25", "--base-width", "4", "--embedding-dim", "16", "--epochs", "2",
+        "--batches-per-epoch", "2", "--device", "cpu", "--latency-iterations", "2", "--eval-batch", "32", .. extra,
+    ];
+
+    [Fact]
+    public void FullPipelineTrainsTeacherDistilsStudentsAndWritesResults()
+    {
+        var clock = Stopwatch.StartNew();
+        using var f = new PaperFixture();
+        var options = PaperPipelineArguments.Parse(TinyArgs(f, f.Report, "--methods", "baseline,absolute,relative,rkd,hint,attention"));
+        var log = new StringWriter();
+        var result = new PaperPipeline(options, log).Run();
+        clock.Stop();
+        output.WriteLine(log.ToString());
+        output.WriteLine($"pipeline wall time {clock.Elapsed.TotalSeconds:F1} s");
+
+        string text = log.ToString();
+        Assert.Contains("CUB-200-2011", text);
+        Assert.Contains("5,864", text);   // the paper's counts are printed beside the fixture's
+        Assert.Contains("5,924", text);
+        Assert.Single(text.Split('\n'), l => l.Contains("WARNING", StringComparison.Ordinal));
+        Assert.Contains("hint[layer3", text); // small stems: ResNet layer3 (stride 4) <- MobileNet stage3 (stride 4)
+        Assert.Contains("stage3", text);
+
+        var lines = File.ReadAllLines(Path.Combine(f.Report, "results.csv"));
+        Assert.Equal(ResultsTable.CsvHeader, lines[0]);
+        Assert.Equal(7, lines.Length - 1);
+        Assert.StartsWith("teacher-resnet18-16,teacher,", lines[1]);
+        Assert.StartsWith("mobilenetv1-0.25-16-baseline,baseline,", lines[2]);
+        foreach (var m in new[] { "absolute", "relative", "rkd", "hint", "attention" })
+            Assert.Contains(lines, l => l.StartsWith($"mobilenetv1-0.25-16-{m},distilled,", StringComparison.Ordinal));
+        Assert.True(File.Exists(Path.Combine(f.Report, "teacher.weights")));
+        Assert.Contains("R@16", File.ReadAllText(Path.Combine(f.Report, "results.md")));
+        Assert.Contains("5,864", File.ReadAllText(Path.Combine(f.Report, "summary.txt")));
+
+        Assert.Equal(7, result.Runs.Count);
+        foreach (var run in result.Runs)
+        {
+            Assert.NotNull(run.Training);
+            Assert.Equal(4, run.Training!.Steps);          // 2 epochs x 2 batches
+            Assert.Equal(4, run.LabelledSteps);
+            Assert.Equal(0, run.UnlabelledSteps);
+            foreach (var k in new[] { 1, 2, 4, 8, 16 })
+                Assert.InRange(run.Result.RecallAtK[k], 0.0, 1.0);
+            Assert.True(run.Result.RecallAtK[16] >= run.Result.RecallAtK[1]);
+            Assert.True(run.Result.Parameters > 0 && run.Result.Macs > 0 && run.Result.LatencyMs > 0);
+            Assert.All(run.Training.History, h => Assert.True(double.IsFinite(h.Loss)));
+        }
+        Assert.Equal(4 * 6, result.Split.Test.Records.Count);
+        Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), $"the pipeline took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public void SemiSupervisedAndCrossQualityRunsReuseTheSavedTeacher()
+    {
+        using var f = new PaperFixture();
+        string unlabelled = f.WriteUnlabelled(40);
+        string teacherFile = Path.Combine(f.Root, "teacher.weights");
+
+        // Semi-supervised: one unlabelled batch (distillation terms only) after each labelled batch.
+        var semiLog = new StringWriter();
+        var semi = new PaperPipeline(PaperPipelineArguments.Parse(TinyArgs(f, Path.Combine(f.Root, "semi"),
+            "--methods", "relative", "--unlabelled", unlabelled, "--teacher-checkpoint", teacherFile)), semiLog).Run();
+        output.WriteLine(semiLog.ToString());
+        Assert.Contains("40 unlabelled images", semiLog.ToString());
+        var student = semi.Runs[1];
+        Assert.Equal(8, student.Training!.Steps);
+        Assert.Equal(4, student.LabelledSteps);
+        Assert.Equal(4, student.UnlabelledSteps);
+        Assert.Equal(0, semi.Runs[0].UnlabelledSteps); // the teacher trains on labelled batches only
+        Assert.True(File.Exists(teacherFile));
+
+        // Cross-quality: the saved teacher is loaded, the student trains and is tested on degraded images.
+        var cqLog = new StringWriter();
+        var cq = new PaperPipeline(PaperPipelineArguments.Parse(TinyArgs(f, Path.Combine(f.Root, "cq"),
+            "--methods", "absolute", "--cross-quality", "--lq-downscale", "4", "--lq-jpeg", "20", "--teacher-checkpoint", teacherFile)), cqLog).Run();
+        output.WriteLine(cqLog.ToString());
+        Assert.Null(cq.Runs[0].Training);
+        Assert.Contains("training skipped", cqLog.ToString());
+        Assert.Contains("Cross-quality", cqLog.ToString());
+        Assert.Contains("low quality", cq.Runs[1].TestSet);
+        Assert.DoesNotContain("low quality", cq.Runs[0].TestSet);
+        Assert.Equal(semi.Runs[0].Result.RecallAtK[1], cq.Runs[0].Result.RecallAtK[1]); // same teacher, same clean test set
+        Assert.Equal(ResultsTable.CsvHeader, File.ReadLines(Path.Combine(f.Root, "cq", "results.csv")).First());
+    }
+
+    [Fact]
+    public void MissingRootIsNamed()
+    {
+        string root = Path.Combine(Path.GetTempPath(), "ed-paper-missing-" + Guid.NewGuid().ToString("N"));
+        var options = PaperPipelineArguments.Parse(["--dataset", "cub", "--root", root, "--report", Path.Combine(root, "r")]);
+        var e = Assert.Throws<DirectoryNotFoundException>(() => new PaperPipeline(options).Run());
+        Assert.Contains(root, e.Message);
+        Assert.Contains("--root", e.Message);
+    }
+
+    [Fact]
+    public void UnlabelledFolderReadsEveryImageBelowItWithLabelMinusOne()
+    {
+        using var f = new PaperFixture(trainClasses: 1, testClasses: 1, imagesPerClass: 1);
+        string dir = f.WriteUnlabelled(7);
+        var layout = UnlabelledImageFolder.Read(dir);
+        Assert.Equal(7, layout.Records.Count);
+        Assert.All(layout.Records, r => Assert.Equal(-1, r.ClassId));
+        Assert.Contains(layout.Records, r => r.RelativePath.Contains("deeper/", StringComparison.Ordinal));
+        var ds = UnlabelledImageFolder.Open(dir, new ImageDatasetOptions { Transform = new ImageTransformOptions { ImageSize = 16 } });
+        Assert.All(ds.Labels, l => Assert.Equal(-1, l));
+        Assert.IsNotType<CrossQualityDataset>(ds);
+        Assert.IsType<CrossQualityDataset>(UnlabelledImageFolder.Open(dir, lowQuality: new LowQualityOptions()));
+        using (var scope = TorchSharp.torch.NewDisposeScope())
+            Assert.Equal(new long[] { 2, 3, 16, 16 }, ds.LoadImages([0, 6], augment: true, seed: 3).shape);
+
+        var missing = Assert.Throws<ImageDataException>(() => UnlabelledImageFolder.Read(Path.Combine(dir, "nope")));
+        Assert.Contains("nope", missing.Message);
+        string empty = Directory.CreateDirectory(Path.Combine(f.Root, "empty")).FullName;
+        Assert.Contains("no .jpg", Assert.Throws<ImageDataException>(() => UnlabelledImageFolder.Read(empty)).Message);
+    }
+}
