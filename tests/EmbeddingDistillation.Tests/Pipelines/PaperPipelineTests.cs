@@ -60,6 +60,19 @@ public class PaperPipelineTests(ITestOutputHelper output)
             Assert.True(run.Result.Parameters > 0 && run.Result.Macs > 0 && run.Result.LatencyMs > 0);
             Assert.All(run.Training.History, h => Assert.True(double.IsFinite(h.Loss)));
         }
+        // Every run minimised the triplet loss plus exactly its own distillation terms, each with a positive value.
+        var expectedTerms = new Dictionary<string, string[]>
+        {
+            ["teacher-resnet18-16"] = [], ["mobilenetv1-0.25-16-baseline"] = [], ["mobilenetv1-0.25-16-absolute"] = ["absolute"],
+            ["mobilenetv1-0.25-16-relative"] = ["relative"], ["mobilenetv1-0.25-16-rkd"] = ["rkd-distance", "rkd-angle"],
+            ["mobilenetv1-0.25-16-hint"] = ["hint"], ["mobilenetv1-0.25-16-attention"] = ["attention"],
+        };
+        foreach (var run in result.Runs)
+        {
+            var terms = run.Training!.History[0].Terms;
+            Assert.Equal(["triplet", .. expectedTerms[run.Name]], terms.Keys.ToArray());
+            Assert.All(expectedTerms[run.Name], t => Assert.True(terms[t] > 0, $"{run.Name}: {t} = {terms[t]}"));
+        }
         Assert.Equal(4 * 6, result.Split.Test.Records.Count);
         Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), $"the pipeline took {clock.Elapsed}");
     }
