@@ -46,6 +46,29 @@ internal sealed class PaperFixture : IDisposable
 
     public string Report => Path.Combine(Root, "report");
 
+    /// <summary>
+    /// Writes a Stanford Online Products layout under Root/Stanford_Online_Products: classes 1..trainClasses in
+    /// Ebay_train.txt, the next testClasses in Ebay_test.txt, with super-class ids; returns its root.
+    /// </summary>
+    public string WriteSop(int trainClasses, int testClasses, int imagesPerClass)
+    {
+        string root = Path.Combine(Root, "Stanford_Online_Products");
+        var train = new StringBuilder("image_id class_id super_class_id path\n");
+        var test = new StringBuilder("image_id class_id super_class_id path\n");
+        int id = 0;
+        for (int c = 1; c <= trainClasses + testClasses; c++)
+            for (int i = 0; i < imagesPerClass; i++)
+            {
+                id++;
+                string rel = $"bicycle_final/{c}_{i}.JPG";
+                WriteJpeg(Path.Combine(root, rel), 40, 40, c, i);
+                (c <= trainClasses ? train : test).Append($"{id} {c} {1 + c % 2} {rel}\n");
+            }
+        File.WriteAllText(Path.Combine(root, "Ebay_train.txt"), train.ToString());
+        File.WriteAllText(Path.Combine(root, "Ebay_test.txt"), test.ToString());
+        return root;
+    }
+
     /// <summary>Writes <paramref name="count"/> unlabelled JPEGs in nested folders (and a non-image file that must be ignored).</summary>
     public string WriteUnlabelled(int count, int width = 44, int height = 36)
     {

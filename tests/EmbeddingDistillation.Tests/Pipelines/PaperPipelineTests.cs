@@ -112,6 +112,32 @@ public class PaperPipelineTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void SopRunUsesItsRecallCutOffsAndTheQuerySubset()
+    {
+        using var f = new PaperFixture(trainClasses: 1, testClasses: 1, imagesPerClass: 1);
+        string sop = f.WriteSop(trainClasses: 4, testClasses: 5, imagesPerClass: 4);
+        var args = TinyArgs(f, f.Report, "--methods", "relative", "--sop-queries", "12").ToList();
+        args[1] = "sop";
+        args[3] = sop;
+        var log = new StringWriter();
+        var result = new PaperPipeline(PaperPipelineArguments.Parse(args), log).Run();
+        output.WriteLine(log.ToString());
+
+        Assert.Contains("59,551", log.ToString());   // SOP's paper counts beside the fixture's
+        Assert.Contains("60,502", log.ToString());
+        Assert.Contains("(12 queries)", log.ToString());
+        Assert.Equal(20, result.Split.Test.Records.Count);
+        foreach (var run in result.Runs)
+            foreach (var k in new[] { 1, 2, 4, 8, 10, 100, 1000 })   // the paper's SOP cut-offs and the CSV's
+                Assert.InRange(run.Result.RecallAtK[k], 0.0, 1.0);
+        Assert.All(result.Runs, r => Assert.Equal(1.0, r.Result.RecallAtK[1000]));   // K beyond the gallery: every query hits
+        string md = File.ReadAllText(Path.Combine(f.Report, "results.md"));
+        Assert.Contains("R@1000", md);
+        Assert.Contains("12 random queries against the full test gallery", md);
+        Assert.Equal(ResultsTable.CsvHeader, File.ReadLines(Path.Combine(f.Report, "results.csv")).First());
+    }
+
+    [Fact]
     public void MissingRootIsNamed()
     {
         string root = Path.Combine(Path.GetTempPath(), "ed-paper-missing-" + Guid.NewGuid().ToString("N"));
