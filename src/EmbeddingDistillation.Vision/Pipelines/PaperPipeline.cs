@@ -220,13 +220,13 @@ public sealed class PaperPipeline
             Seed = _o.Seed,
             Device = _o.Device,
             ValidateEveryEpochs = Math.Max(1, epochs / 20),
-            CheckpointDirectory = Path.Combine(_o.Report, "checkpoints", runFolder.Replace(' ', '-')),
+            CheckpointDirectory = _o.Checkpoints ? Path.Combine(_o.Report, "checkpoints", runFolder.Replace(' ', '-')) : null,
         };
         var trainer = new Trainer();
         var result = _runner(title, outer => trainer.Fit(network, objective, data, options, counter.Wrap(outer), cancellationToken));
         _log.WriteLine($"  {title}: {result.Steps} steps ({counter.Labelled} labelled{(counter.Unlabelled > 0 ? $" + {counter.Unlabelled} unlabelled" : "")}) in {result.Elapsed.TotalSeconds:F1} s, " +
             $"{result.ImagesPerSecond.ToString("F1", CultureInfo.InvariantCulture)} training images/s{(result.Resumed ? " (resumed from its checkpoint)" : "")}.");
-        if (result.Cancelled) throw new OperationCanceledException($"Training of {title} was cancelled; re-run the same command to resume from its checkpoint.");
+        if (result.Cancelled) throw new OperationCanceledException($"Training of {title} was cancelled; with --checkpoints, re-running the same command resumes it.");
         return result;
     }
 

@@ -54,6 +54,7 @@ public static class PaperPipelineArguments
           --cross-quality              students see degraded images (train and test), the teacher the clean ones
           --lq-downscale F             degradation: downscale factor (default 4)
           --lq-jpeg Q                  degradation: JPEG quality 1-100, or 'none' (default 20)
+          --checkpoints                save resumable checkpoints every epoch under REPORT/checkpoints (re-run resumes)
           --seed N                     default 0
           --device auto|cpu|cuda|cuda:N  default auto
         Evaluation and report
@@ -139,6 +140,7 @@ public static class PaperPipelineArguments
             Unlabelled = S("--unlabelled"),
             UnlabelledRatio = D("--unlabelled-ratio", double.Epsilon) ?? o.UnlabelledRatio,
             CrossQuality = S("--cross-quality") is { } cq && Bool("--cross-quality", cq),
+            Checkpoints = S("--checkpoints") is { } ck && Bool("--checkpoints", ck),
             LowQuality = new LowQualityOptions
             {
                 DownscaleFactor = D("--lq-downscale", 1) ?? 4,
@@ -160,7 +162,7 @@ public static class PaperPipelineArguments
         return o;
     }
 
-    private static readonly HashSet<string> Flags = ["--cross-quality"];
+    private static readonly HashSet<string> Flags = ["--cross-quality", "--checkpoints"];
 
     private static readonly HashSet<string> Known =
     [

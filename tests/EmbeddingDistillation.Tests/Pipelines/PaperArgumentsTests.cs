@@ -52,7 +52,7 @@ public class PaperArgumentsTests
         [
             "--dataset=sop", "--root", "/d", "--sop-queries", "10000", "--student", "mobilenetv1-0.25, resnet18",
             "--student-weights", "a.pth,b.pth", "--methods", "relative+attention,hint", "--cross-quality", "--lq-jpeg", "none",
-            "--small-stem", "off", "--lr", "1e-6", "--feature-taps", "layer3:stage4", "--unlabelled-ratio", "0.5",
+            "--small-stem", "off", "--lr", "1e-6", "--checkpoints", "--feature-taps", "layer3:stage4", "--unlabelled-ratio", "0.5",
         ]);
         Assert.Equal(PaperDataset.Sop, o.Dataset);
         Assert.Equal(10000, o.SopQueries);
@@ -60,6 +60,8 @@ public class PaperArgumentsTests
         Assert.Equal(["a.pth", "b.pth"], o.StudentWeights);
         Assert.Equal(["relative+attention", "hint"], o.Methods);
         Assert.True(o.CrossQuality);
+        Assert.True(o.Checkpoints);
+        Assert.False(PaperPipelineArguments.Parse(["--dataset", "cub", "--root", "r"]).Checkpoints);
         Assert.Null(o.LowQuality.JpegQuality);
         Assert.False(o.SmallStem);
         Assert.Equal(1e-6, o.LearningRate);

@@ -116,7 +116,7 @@ public class PaperPipelineTests(ITestOutputHelper output)
     {
         using var f = new PaperFixture(trainClasses: 1, testClasses: 1, imagesPerClass: 1);
         string sop = f.WriteSop(trainClasses: 4, testClasses: 5, imagesPerClass: 4);
-        var args = TinyArgs(f, f.Report, "--methods", "relative", "--sop-queries", "12").ToList();
+        var args = TinyArgs(f, f.Report, "--methods", "relative", "--sop-queries", "12", "--checkpoints").ToList();
         args[1] = "sop";
         args[3] = sop;
         var log = new StringWriter();
@@ -135,6 +135,13 @@ public class PaperPipelineTests(ITestOutputHelper output)
         Assert.Contains("R@1000", md);
         Assert.Contains("12 random queries against the full test gallery", md);
         Assert.Equal(ResultsTable.CsvHeader, File.ReadLines(Path.Combine(f.Report, "results.csv")).First());
+
+        // --checkpoints: the same command again resumes every finished run (no step re-done) and re-evaluates it.
+        Assert.True(File.Exists(Path.Combine(f.Report, "checkpoints", "teacher", "last.ckpt")));
+        var again = new PaperPipeline(PaperPipelineArguments.Parse(args)).Run();
+        Assert.All(again.Runs, r => Assert.True(r.Training!.Resumed));
+        Assert.All(again.Runs, r => Assert.Equal(0, r.LabelledSteps));
+        Assert.Equal(result.Runs.Select(r => r.Result.RecallAtK[1]), again.Runs.Select(r => r.Result.RecallAtK[1]));
     }
 
     [Fact]
