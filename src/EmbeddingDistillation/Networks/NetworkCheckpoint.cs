@@ -20,7 +20,12 @@ public static class NetworkCheckpoint
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(path);
-        AtomicFile.Write(path, stream => module.save(stream));
+        // module.save(Stream) closes the stream; a writer that leaves it open lets AtomicFile flush it to disk.
+        AtomicFile.Write(path, stream =>
+        {
+            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            module.save(writer);
+        });
     }
 
     /// <summary>Loads a state dict saved by <see cref="Save"/> into a module of the same architecture (strict).</summary>
