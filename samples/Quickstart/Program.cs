@@ -1,30 +1,43 @@
-using EmbeddingDistillation.Evaluation;
-using EmbeddingDistillation.Networks;
-using TorchSharp;
-using static TorchSharp.torch;
+using EmbeddingDistillation.Samples;
+using EmbeddingDistillation.Samples.Quickstart;
+using Spectre.Console;
 
-// Interim main job (until the trainer-based quickstart lands): build the paper's teacher and student, embed a
-// batch, and show what compression buys.
-torch.set_num_threads(Environment.ProcessorCount);
-var device = Devices.Pick("auto");
-Console.WriteLine($"EmbeddingDistillation quickstart on {device}");
-foreach (var (role, net) in new (string, EmbeddingNetwork)[]
+// The README's main command: teacher -> baseline student -> distilled students on the embedded synthetic dataset,
+// evaluated on held-out classes, with a report folder. See docs/quickstart.md.
+QuickstartOptions options;
+try
 {
-    ("teacher", EmbeddingNetworks.ResNet101(512)),
-    ("student", EmbeddingNetworks.MobileNetV1(0.25, 512)),
-})
+    options = QuickstartOptions.Parse(args);
+}
+catch (HelpRequested)
 {
-    net.to(device);
-    net.eval();
-    var complexity = ModelComplexity.Measure(net, 224, 224);
-    using (var scope = NewDisposeScope())
-    using (no_grad())
-    {
-        var images = randn(4, 3, 224, 224, device: device);
-        var output = net.Embed(images);
-        var norms = output.Embedding.norm(1).cpu().data<float>().ToArray();
-        Console.WriteLine($"{role,-8} {net.Name,-22} embedding [{string.Join(", ", output.Embedding.shape)}] (norms {norms.Min():F3}..{norms.Max():F3})");
-    }
-    var latency = InferenceLatency.MillisecondsPerImage(net, 224, batchSize: 1, iterations: 5, warmup: 1);
-    Console.WriteLine($"         parameters {complexity.Parameters:N0}, MACs {complexity.Macs:N0} at 224 px, CPU latency {latency:F1} ms/image");
+    Console.WriteLine(QuickstartOptions.Usage);
+    return 0;
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine(e.Message);
+    Console.Error.WriteLine(QuickstartOptions.Usage);
+    return 2;
+}
+
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    // First Ctrl+C: stop after the current step, leaving valid checkpoints. Second: the default hard stop.
+    if (cancel.IsCancellationRequested) return;
+    e.Cancel = true;
+    cancel.Cancel();
+    AnsiConsole.MarkupLine("[yellow]Stopping after the current step (checkpoints stay valid; rerun with --resume)...[/]");
+};
+
+try
+{
+    var outcome = new QuickstartRun(options).Execute(cancel.Token);
+    return outcome;
+}
+catch (OperationCanceledException)
+{
+    AnsiConsole.MarkupLine("[yellow]Cancelled.[/]");
+    return 130;
 }

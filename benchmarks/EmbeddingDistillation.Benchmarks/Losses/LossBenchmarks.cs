@@ -20,12 +20,16 @@ public sealed class LossBenchmarkConfig : ManualConfig
         var job = LossBenchmarks.Smoke
             ? Job.Dry.WithToolchain(InProcessNoEmitToolchain.Instance).WithId("smoke")
             : Job.Default.WithToolchain(InProcessNoEmitToolchain.Instance).WithLaunchCount(1).WithWarmupCount(2)
-                .WithIterationCount(5).WithIterationTime(Perfolizer.Horology.TimeInterval.FromMilliseconds(120)).WithId("short");
+                .WithIterationCount(EnvInt("LOSS_BENCH_ITERATIONS", 5))
+                .WithIterationTime(Perfolizer.Horology.TimeInterval.FromMilliseconds(EnvInt("LOSS_BENCH_ITERATION_MS", 120))).WithId("short");
         AddJob(job);
         // Min is the most robust statistic on a shared, overloaded machine; ratios in docs/benchmarks.md use it.
         AddColumn(BenchmarkDotNet.Columns.StatisticColumn.Min);
         WithOptions(ConfigOptions.DisableOptimizationsValidator);
     }
+
+    private static int EnvInt(string name, int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable(name), out var v) && v > 0 ? v : fallback;
 }
 
 /// <summary>
@@ -70,8 +74,15 @@ public class LossBenchmarks
         return string.IsNullOrWhiteSpace(only) ? all : all.Where(only.Split(',').Contains).ToArray();
     }
 
-    /// <summary>Batch sizes (32 only in smoke mode).</summary>
-    public virtual IEnumerable<int> BatchSizes() => Smoke ? new[] { 32 } : new[] { 32, 128, 512 };
+    /// <summary>Batch sizes (32 only in smoke mode; LOSS_BENCH_BATCHES selects a subset).</summary>
+    public virtual IEnumerable<int> BatchSizes() => Smoke ? new[] { 32 } : Subset("LOSS_BENCH_BATCHES", new[] { 32, 128, 512 });
+
+    /// <summary>The comma-separated subset of <paramref name="all"/> named by an environment variable, or all.</summary>
+    protected static int[] Subset(string variable, int[] all)
+    {
+        var only = Environment.GetEnvironmentVariable(variable);
+        return string.IsNullOrWhiteSpace(only) ? all : all.Where(v => only.Split(',').Contains(v.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToArray();
+    }
 
     /// <summary>Dimensions (128 only in smoke mode).</summary>
     public static IEnumerable<int> Dimensions() => Smoke ? new[] { 128 } : new[] { 128, 512 };

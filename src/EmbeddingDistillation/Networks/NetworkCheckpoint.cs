@@ -1,3 +1,4 @@
+using EmbeddingDistillation.Primitives;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -19,22 +20,12 @@ public static class NetworkCheckpoint
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(path);
-        var full = Path.GetFullPath(path);
-        var dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
+        // module.save(Stream) closes the stream; a writer that leaves it open lets AtomicFile flush it to disk.
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-            {
-                module.save(stream);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            module.save(writer);
+        });
     }
 
     /// <summary>Loads a state dict saved by <see cref="Save"/> into a module of the same architecture (strict).</summary>

@@ -1,3 +1,4 @@
+using EmbeddingDistillation.Primitives;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -33,7 +34,7 @@ internal static class Checkpoints
         }
         var bytes = body.ToArray();
         var hash = SHA256.HashData(bytes);
-        WriteAtomically(path, stream => { stream.Write(bytes); stream.Write(hash); });
+        AtomicFile.Write(path, stream => { stream.Write(bytes); stream.Write(hash); });
     }
 
     /// <summary>Loads a checkpoint into the given objects and returns its run state.</summary>
@@ -69,32 +70,11 @@ internal static class Checkpoints
     public static void SaveWeights(string path, nn.Module network)
     {
         var bytes = ModuleBytes(network);
-        WriteAtomically(path, s => s.Write(bytes));
+        AtomicFile.Write(path, s => s.Write(bytes));
     }
 
     /// <summary>Loads weights written by <see cref="SaveWeights"/>.</summary>
     public static void LoadWeights(string path, nn.Module network) => LoadModule(network, File.ReadAllBytes(path), path, "network");
-
-    /// <summary>Writes via a temporary file in the same folder and renames it over the target (atomic on one file system).</summary>
-    public static void WriteAtomically(string path, Action<Stream> write)
-    {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(dir);
-        var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var f = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
-            {
-                write(f);
-                f.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
-    }
 
     private static byte[] ModuleBytes(nn.Module module)
     {
