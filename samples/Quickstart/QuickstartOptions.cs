@@ -34,6 +34,7 @@ internal sealed record QuickstartOptions
     public double LambdaRkdDistance { get; init; } = 1.0;
     public double LambdaRkdAngle { get; init; } = 2.0;
     public string[] Distill { get; init; } = ["absolute", "relative", "rkd"];
+    public bool Baseline { get; init; } = true;
 
     // Schedules.
     public int TeacherEpochs { get; init; } = 20;
@@ -83,6 +84,7 @@ internal sealed record QuickstartOptions
                 "--lambda-rkd-distance" => o with { LambdaRkdDistance = Dbl() },
                 "--lambda-rkd-angle" => o with { LambdaRkdAngle = Dbl() },
                 "--distill" => o with { Distill = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) },
+                "--no-baseline" => o with { Baseline = false },
                 "--teacher-epochs" => o with { TeacherEpochs = Int() },
                 "--student-epochs" => o with { StudentEpochs = Int() },
                 "--teacher-lr" => o with { TeacherLearningRate = Dbl() },
@@ -114,6 +116,7 @@ internal sealed record QuickstartOptions
           --teacher-loss proxy-anchor|multi-similarity|triplet|contrastive
           --student-loss multi-similarity|proxy-anchor|triplet|contrastive
           --distill absolute,relative,rkd|none   the distilled students to train
+          --no-baseline               skip the baseline student (e.g. when comparing lambdas)
           --lambda-absolute X --lambda-relative X --lambda-rkd-distance X --lambda-rkd-angle X
           --teacher-epochs N --student-epochs N --teacher-lr X --student-lr X
           --batch-classes P --batch-images-per-class K

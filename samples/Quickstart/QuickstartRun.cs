@@ -63,7 +63,7 @@ internal sealed class QuickstartRun(QuickstartOptions o)
         // 3-4. Students: identical architecture, initialisation, batches, schedule and metric loss; only the
         //      distillation terms differ. The teacher sees the clean (un-augmented) view, so its embeddings are cached.
         var students = new List<(string Name, ModelRole Role, EmbeddingNetwork Network)>();
-        foreach (var variant in new[] { "baseline" }.Concat(o.Distill))
+        foreach (var variant in (o.Baseline ? new[] { "baseline" } : []).Concat(o.Distill))
         {
             var student = CreateStudent();
             student.to(device);

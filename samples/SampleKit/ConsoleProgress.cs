@@ -20,7 +20,7 @@ public static class ConsoleProgress
                 else if (pct / 25 != lastPrinted / 25 || p.Step == p.TotalSteps)
                 {
                     lastPrinted = pct;
-                    Console.WriteLine($"  {title}: {pct,3}% step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} {p.ImagesPerSecond:F0} img/s ETA {p.Eta:mm\\:ss}");
+                    Console.WriteLine($"  {title}: {pct,3}% step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} {Rate(p.ImagesPerSecond)} img/s ETA {p.Eta:mm\\:ss}");
                 }
             });
             return train(plain);
@@ -37,13 +37,16 @@ public static class ConsoleProgress
                     task.MaxValue = Math.Max(1, p.TotalSteps);
                     task.Value = p.Step;
                     var extra = p.Validation is not null && p.Validation.TryGetValue("recall@1", out var r1) ? $" val R@1 {r1:P1}" : "";
-                    task.Description = Markup.Escape($"{title} loss {p.Loss:F3} {p.ImagesPerSecond:F0} img/s{extra}");
+                    task.Description = Markup.Escape($"{title} loss {p.Loss:F3} {Rate(p.ImagesPerSecond)} img/s{extra}");
                 });
                 result = train(reporter);
                 task.Value = task.MaxValue;
             });
         return result!;
     }
+
+    /// <summary>Images per second with enough digits to be informative for slow (CPU, 224 px) runs too.</summary>
+    private static string Rate(double ips) => ips >= 100 ? ips.ToString("F0") : ips >= 1 ? ips.ToString("F1") : ips.ToString("F2");
 
     private sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
     {
