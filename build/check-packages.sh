@@ -19,11 +19,13 @@ cleanup() {
   rm -rf "$work"
   # Only the versions this run put into the global cache.
   rm -rf "${cache%/}/embeddingdistillation/$version" "${cache%/}/embeddingdistillation.vision/$version"
+  rmdir --ignore-fail-on-non-empty "${cache%/}/embeddingdistillation" "${cache%/}/embeddingdistillation.vision" 2>/dev/null || true
 }
 trap cleanup EXIT
 fail() { echo "check-packages: FAIL: $*" >&2; exit 1; }
+step() { echo "== [$(( $(date +%s) - start )) s] $*"; }
 
-echo "== pack the solution (version $version)"
+step "pack the solution (version $version)"
 # PackageVersion (not Version) leaves the assembly versions alone, so an up-to-date build is reused.
 dotnet pack "$root/EmbeddingDistillation.slnx" -c Release -o "$feed" -p:PackageVersion="$version" -nologo -v:q
 # Exactly the two library packages and their symbol packages: nothing non-packable was packed.
@@ -31,7 +33,7 @@ expected="EmbeddingDistillation.$version.nupkg EmbeddingDistillation.$version.sn
 actual="$(cd "$feed" && ls | sort | tr '\n' ' ' | sed 's/ $//')"
 [ "$actual" = "$(echo $expected | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//')" ] || fail "unexpected pack output: $actual"
 
-echo "== inspect the packages"
+step "inspect the packages"
 for id in EmbeddingDistillation EmbeddingDistillation.Vision; do
   pkg="$feed/$id.$version.nupkg"
   files="$(unzip -Z1 "$pkg")"
@@ -55,7 +57,7 @@ grep -qx "buildTransitive/EmbeddingDistillation.targets" <<<"$(unzip -Z1 "$feed/
 cmp -s <(unzip -p "$feed/EmbeddingDistillation.$version.nupkg" buildTransitive/EmbeddingDistillation.targets) "$root/build/EmbeddingDistillation.targets" \
   || fail "core: packed targets differ from build/EmbeddingDistillation.targets"
 
-echo "== consumer application"
+step "consumer application"
 app="$work/consumer"
 mkdir -p "$app"
 # Empty Directory.Build.* stop MSBuild from importing anything above the temporary folder.
@@ -80,7 +82,7 @@ output="$(dotnet run --project "$app" -c Release --no-build)" || { echo "$output
 echo "$output" | sed 's/^/   /'
 grep -q "PACKAGE CONSUMER OK" <<<"$output" || fail "consumer application did not finish"
 
-echo "== a Vision-only consumer gets the core package and its Linux fix transitively"
+step "a Vision-only consumer gets the core package and its Linux fix transitively"
 vis="$work/vision-consumer"
 mkdir -p "$vis"
 cp "$app/Directory.Build.props" "$app/Directory.Build.targets" "$app/NuGet.config" "$vis/"
