@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Packaging check: packs the solution into a temporary local feed, inspects both packages (nuspec metadata,
+# README, license, repository, XML docs, symbols, the buildTransitive targets, TorchSharp without a backend),
+# then builds and runs a throwaway console application (tests/PackageConsumer) that references the packed
+# EmbeddingDistillation plus libtorch-cpu-linux-x64 and runs a tiny distillation through the public API.
+# Exits non-zero on any failure. Each run uses a unique package version (0.1.0-local.<timestamp>), so the global
+# NuGet cache never serves a stale copy; the versions it adds to the cache are deleted again at the end.
+set -euo pipefail
+# (grep -q reads here-strings, not pipes: with pipefail, an early-exiting grep would fail the pipeline.)
+root="$(cd "$(dirname "$0")/.." && pwd)"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+start=$(date +%s)
+version="0.1.0-local.$(date -u +%Y%m%d%H%M%S).$$"
+work="$(mktemp -d -t ed-pack-check.XXXXXX)"
+feed="$work/feed"
+cache="$(dotnet nuget locals global-packages --list | sed 's/^global-packages: //')"
+
+cleanup() {
+  rm -rf "$work"
+  # Only the versions this run put into the global cache.
+  rm -rf "${cache%/}/embeddingdistillation/$version" "${cache%/}/embeddingdistillation.vision/$version"
+  rmdir --ignore-fail-on-non-empty "${cache%/}/embeddingdistillation" "${cache%/}/embeddingdistillation.vision" 2>/dev/null || true
+}
+trap cleanup EXIT
+fail() { echo "check-packages: FAIL: $*" >&2; exit 1; }
+step() { echo "== [$(( $(date +%s) - start )) s] $*"; }
+
+step "pack the solution (version $version)"
+# PackageVersion (not Version) leaves the assembly versions alone, so an up-to-date build is reused.
+dotnet pack "$root/EmbeddingDistillation.slnx" -c Release -o "$feed" -p:PackageVersion="$version" -nologo -v:q
+# Exactly the two library packages and their symbol packages: nothing non-packable was packed.
+expected="EmbeddingDistillation.$version.nupkg EmbeddingDistillation.$version.snupkg EmbeddingDistillation.Vision.$version.nupkg EmbeddingDistillation.Vision.$version.snupkg"
+actual="$(cd "$feed" && ls | sort | tr '\n' ' ' | sed 's/ $//')"
+[ "$actual" = "$(echo $expected | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//')" ] || fail "unexpected pack output: $actual"
+
+step "inspect the packages"
+for id in EmbeddingDistillation EmbeddingDistillation.Vision; do
+  pkg="$feed/$id.$version.nupkg"
+  files="$(unzip -Z1 "$pkg")"
+  nuspec="$(unzip -p "$pkg" "$id.nuspec")"
+  for f in README.md "lib/net10.0/$id.dll" "lib/net10.0/$id.xml"; do
+    grep -qx "$f" <<<"$files" || fail "$id: $f missing from the package"
+  done
+  for pattern in '<license type="expression">MIT</license>' '<readme>README.md</readme>' '<repository type="git" url="https://' \
+                 '<projectUrl>https://' '<description>'; do
+    grep -qF "$pattern" <<<"$nuspec" || fail "$id: nuspec lacks $pattern"
+  done
+  # A backend is the application's choice: no libtorch / TorchSharp-cpu / TorchSharp-cuda dependency, ever.
+  if grep -qiE 'id="(libtorch|TorchSharp-c)' <<<"$nuspec"; then fail "$id: depends on a TorchSharp backend"; fi
+  grep -qx "lib/net10.0/$id.pdb" <<<"$(unzip -Z1 "$feed/$id.$version.snupkg")" || fail "$id: symbol package lacks the pdb"
+  echo "   $id: ok ($(stat -c %s "$pkg") bytes, $(grep -c '<dependency ' <<<"$nuspec") dependencies)"
+done
+core_nuspec="$(unzip -p "$feed/EmbeddingDistillation.$version.nupkg" EmbeddingDistillation.nuspec)"
+grep -qE '<dependency id="TorchSharp" version="0\.107\.0"' <<<"$core_nuspec" || fail "core: no TorchSharp 0.107.0 dependency"
+grep -qx "buildTransitive/EmbeddingDistillation.targets" <<<"$(unzip -Z1 "$feed/EmbeddingDistillation.$version.nupkg")" \
+  || fail "core: buildTransitive/EmbeddingDistillation.targets missing"
+cmp -s <(unzip -p "$feed/EmbeddingDistillation.$version.nupkg" buildTransitive/EmbeddingDistillation.targets) "$root/build/EmbeddingDistillation.targets" \
+  || fail "core: packed targets differ from build/EmbeddingDistillation.targets"
+
+step "consumer application"
+app="$work/consumer"
+mkdir -p "$app"
+# Empty Directory.Build.* stop MSBuild from importing anything above the temporary folder.
+echo '<Project />' > "$app/Directory.Build.props"
+echo '<Project />' > "$app/Directory.Build.targets"
+cat > "$app/NuGet.config" <<NUGET
+<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <packageSources>
+    <clear />
+    <add key="local" value="$feed" />
+    <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+  </packageSources>
+</configuration>
+NUGET
+sed "s/@VERSION@/$version/" "$root/tests/PackageConsumer/PackageConsumer.csproj.template" > "$app/PackageConsumer.csproj"
+cp "$root/tests/PackageConsumer/Program.cs" "$app/Program.cs"
+dotnet build "$app" -c Release -nologo -v:q
+grep -q "buildTransitive/EmbeddingDistillation.targets" "$app/obj/PackageConsumer.csproj.nuget.g.targets" \
+  || fail "consumer: the package's buildTransitive targets are not imported"
+output="$(dotnet run --project "$app" -c Release --no-build)" || { echo "$output"; fail "consumer application failed"; }
+echo "$output" | sed 's/^/   /'
+grep -q "PACKAGE CONSUMER OK" <<<"$output" || fail "consumer application did not finish"
+
+step "a Vision-only consumer gets the core package and its Linux fix transitively"
+vis="$work/vision-consumer"
+mkdir -p "$vis"
+cp "$app/Directory.Build.props" "$app/Directory.Build.targets" "$app/NuGet.config" "$vis/"
+sed -e "s/<PackageReference Include=\"EmbeddingDistillation\"/<PackageReference Include=\"EmbeddingDistillation.Vision\"/" \
+    -e "s/@VERSION@/$version/" "$root/tests/PackageConsumer/PackageConsumer.csproj.template" > "$vis/VisionConsumer.csproj"
+echo 'Console.WriteLine(typeof(EmbeddingDistillation.Vision.ImageFolder).Assembly.GetName().Name);' > "$vis/Program.cs"
+dotnet restore "$vis" -nologo -v:q
+grep -q "buildTransitive/EmbeddingDistillation.targets" "$vis/obj/VisionConsumer.csproj.nuget.g.targets" \
+  || fail "vision consumer: the core package's buildTransitive targets are not imported"
+
+echo "check-packages: OK in $(( $(date +%s) - start )) s"
