@@ -86,34 +86,10 @@ using (var built = EmbeddingIndex.Build(network, test, names: names, options: ne
 }
 using var index = EmbeddingIndex.Load(a.IndexPath ?? Path.ChangeExtension(a.Out, ".edidx"));
 
-// Queries: test images of distinct classes, chosen by the seed. They are in the index themselves, so ask for one
-// more hit and drop the query's own entry.
-var random = new Random(a.Seed);
-var queryRows = test.Labels.Select((label, row) => (label, row)).GroupBy(x => x.label)
-    .OrderBy(_ => random.Next()).Take(a.Queries).Select(g => g.ElementAt(random.Next(g.Count())).row).ToArray();
+// Queries: test images of distinct classes, chosen by the seed; the grid marks each result green or red.
 sw.Restart();
-var answers = index.Search(network, test.Subset(queryRows), a.K + 1);
-Console.WriteLine($"searched {queryRows.Length} queries (embedding included) in {sw.Elapsed.TotalMilliseconds:F0} ms");
-
-var plane = 3 * data.Height * data.Width;
-byte[] Pixels(int parentIndex) => data.Pixels.Slice(parentIndex * plane, plane).ToArray();
-var rows = new List<GridRow>();
-var correct = 0;
-for (var q = 0; q < queryRows.Length; q++)
-{
-    var queryLabel = test.Labels[queryRows[q]];
-    var hits = answers[q].Where(h => h.Id != queryRows[q]).Take(a.K)
-        .Select(h =>
-        {
-            var label = test.Labels[(int)h.Id];
-            if (label == queryLabel) correct++;
-            return (Pixels(test.ParentIndices[(int)h.Id]), $"c{label} d={h.Distance:F2}", label == queryLabel);
-        }).ToArray();
-    rows.Add(new GridRow(Pixels(test.ParentIndices[queryRows[q]]), $"query c{queryLabel}", hits));
-    Console.WriteLine($"  query {names[queryRows[q]]} (class {queryLabel}, {data.Classes[queryLabel]}): " +
-                      string.Join(", ", hits.Select(h => h.Item2 + (h.Item3 ? " +" : " -"))));
-}
-var title = $"{network.Name}, {metric} index of {index.Count} test images: {correct} of {rows.Sum(r => r.Hits.Count)} hits of the query's class";
-IndexGrid.Save(a.Out, rows, data.Width, title);
+var (correct, total) = RetrievalGrid.Write(a.Out, network, index, test, data, a.Queries, a.K, a.Seed,
+    label => data.Classes[label].ToString());
+Console.WriteLine($"searched and drew {a.Queries} queries in {sw.Elapsed.TotalMilliseconds:F0} ms: {correct} of {total} results of the query's class");
 Console.WriteLine($"wrote {Path.GetFullPath(a.Out)} ({clock.Elapsed.TotalSeconds:F1} s in total)");
 return 0;

@@ -29,8 +29,8 @@ internal sealed record QuickstartOptions
     // Objectives.
     public string TeacherLoss { get; init; } = "proxy-anchor";
     public string StudentLoss { get; init; } = "multi-similarity";
-    public double LambdaAbsolute { get; init; } = 1.0;
-    public double LambdaRelative { get; init; } = 1.0;
+    public double LambdaAbsolute { get; init; } = 5.0;
+    public double LambdaRelative { get; init; } = 10.0;
     public double LambdaRkdDistance { get; init; } = 1.0;
     public double LambdaRkdAngle { get; init; } = 2.0;
     public string[] Distill { get; init; } = ["absolute", "relative", "rkd"];
@@ -38,9 +38,9 @@ internal sealed record QuickstartOptions
 
     // Schedules.
     public int TeacherEpochs { get; init; } = 20;
-    public int StudentEpochs { get; init; } = 20;
+    public int StudentEpochs { get; init; } = 30;
     public double TeacherLearningRate { get; init; } = 1e-3;
-    public double StudentLearningRate { get; init; } = 3e-3;
+    public double StudentLearningRate { get; init; } = 1e-2;
     public int ClassesPerBatch { get; init; } = 8;
     public int ImagesPerClassInBatch { get; init; } = 8;
 

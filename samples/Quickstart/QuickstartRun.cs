@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using EmbeddingDistillation.Data;
 using EmbeddingDistillation.Evaluation;
+using EmbeddingDistillation.Export;
 using EmbeddingDistillation.Losses;
 using EmbeddingDistillation.Networks;
 using EmbeddingDistillation.Training;
@@ -62,7 +63,7 @@ internal sealed class QuickstartRun(QuickstartOptions o)
 
         // 3-4. Students: identical architecture, initialisation, batches, schedule and metric loss; only the
         //      distillation terms differ. The teacher sees the clean (un-augmented) view, so its embeddings are cached.
-        var students = new List<(string Name, ModelRole Role, EmbeddingNetwork Network)>();
+        var students = new List<(string Name, ModelRole Role, EmbeddingNetwork Network, double? Validation)>();
         foreach (var variant in (o.Baseline ? new[] { "baseline" } : []).Concat(o.Distill))
         {
             var student = CreateStudent();
@@ -80,7 +81,7 @@ internal sealed class QuickstartRun(QuickstartOptions o)
             };
             string name = variant == "baseline" ? "student-baseline" : $"student-{variant}";
             Train(name, student, objective, train, validation, o.StudentEpochs, o.StudentLearningRate, checkpoints, loggerFactory, cancellationToken);
-            students.Add((name, variant == "baseline" ? ModelRole.Baseline : ModelRole.Distilled, student));
+            students.Add((name, variant == "baseline" ? ModelRole.Baseline : ModelRole.Distilled, student, runs[^1].Result.BestMetric));
         }
 
         // 5. Evaluation on the held-out test classes, and cost.
@@ -93,7 +94,21 @@ internal sealed class QuickstartRun(QuickstartOptions o)
         Charts.RecallAtK(Path.Combine(o.Report, "recall-at-k.png"), results);
         PrintTable(results);
         PrintVerdict(results);
-        AnsiConsole.MarkupLine($"Report: {Markup.Escape(Path.GetFullPath(o.Report))} (results.csv, results.md, training-curves.png, recall-at-k.png, checkpoints/). Total {total.Elapsed:mm\\:ss}.");
+
+        // 7. Deploy the best distilled student (chosen on validation classes, not test): ONNX file, an index of the
+        //    test images, and a grid of a few queries with their top results.
+        var best = students.Where(s => s.Role == ModelRole.Distilled).OrderByDescending(s => s.Validation ?? double.MinValue).FirstOrDefault();
+        if (best.Network is not null)
+        {
+            var onnx = OnnxExporter.Export(best.Network, Path.Combine(o.Report, "student.onnx"));
+            using var index = EmbeddingIndex.Build(best.Network, test, cancellationToken: cancellationToken);
+            index.Save(Path.Combine(o.Report, "student-test.edidx"));
+            var (correct, hits) = RetrievalGrid.Write(Path.Combine(o.Report, "index-grid.png"), best.Network, index, test, dataset,
+                queries: 6, k: 6, seed: o.Seed);
+            AnsiConsole.MarkupLine($"Best distilled student by validation: {best.Name}; exported student.onnx (opset {onnx.Opset}, {onnx.Bytes:N0} bytes), " +
+                $"indexed {index.Count} test images, index-grid.png: {correct} of {hits} results share the query's class.");
+        }
+        AnsiConsole.MarkupLine($"Report: {Markup.Escape(Path.GetFullPath(o.Report))} (results.csv, results.md, training-curves.png, recall-at-k.png, index-grid.png, student.onnx, checkpoints/). Total {total.Elapsed:mm\\:ss}.");
         return 0;
     }
 

@@ -1,16 +1,16 @@
 using SkiaSharp;
 
-namespace EmbeddingDistillation.Samples.IndexDemo;
+namespace EmbeddingDistillation.Samples;
 
 /// <summary>One grid row: the query image and its hits, each with a caption and whether it is the query's class.</summary>
-internal sealed record GridRow(byte[] QueryPixels, string QueryCaption, IReadOnlyList<(byte[] Pixels, string Caption, bool Correct)> Hits);
+public sealed record GridRow(byte[] QueryPixels, string QueryCaption, IReadOnlyList<(byte[] Pixels, string Caption, bool Correct)> Hits);
 
 /// <summary>
 /// Draws the query-and-results grid with SkiaSharp: every image is upscaled with nearest-neighbour sampling (the
 /// synthetic images are 32 px; smoothing would hide exactly the details that separate classes) and framed: blue
 /// for the query, green for a hit of the query's class, red for a hit of another class.
 /// </summary>
-internal static class IndexGrid
+public static class IndexGrid
 {
     private const int Cell = 96, Frame = 4, Gap = 10, Caption = 18, Margin = 12, Header = 28;
 
