@@ -24,7 +24,7 @@ public class FusedPathTests
         torch.manual_seed(seed);
         var x = nn.functional.normalize(torch.randn(n, 6, dtype: ScalarType.Float64), dim: 1);
         var t = nn.functional.normalize(torch.randn(n, 9, dtype: ScalarType.Float64), dim: 1);
-        var labels = torch.arange(n, dtype: ScalarType.Int64) / 4;
+        var labels = torch.arange(n, dtype: ScalarType.Int64).div(4, RoundingMode.floor);
         if (kind == "duplicates")
         {
             // Identical rows (distance clamped) and repeated distances (ties in the mining).
@@ -78,6 +78,20 @@ public class FusedPathTests
             var fused = new RelativeTeacherLoss(options);
             var plain = new RelativeTeacherLoss(options) { TorchPath = true };
             Compare(s => fused.forward(s, t), s => plain.forward(s, t), x, Tolerance(dtype, kind));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void TripletBatchHard(ScalarType dtype, int n, string kind)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (x, y, _) = Batch(dtype, n, kind, 100 + n);
+        foreach (var margin in new[] { 0.0, 0.2, 5.0 })
+        {
+            var fused = new TripletLoss(margin);
+            var plain = new TripletLoss(margin) { TorchPath = true };
+            Compare(s => fused.forward(s, y), s => plain.forward(s, y), x, Tolerance(dtype, kind));
         }
     }
 }
