@@ -21,47 +21,69 @@ internal static class RelativeTeacherFused
         var d2s = FusedPairwise.SquaredDistances(student);
         var d2t = FusedPairwise.SquaredDistances(teacher);
         var weights = FusedPairwise.NeedsGradient(student) ? FusedPairwise.NewWeights(student) : null;
-        double loss = student.dtype == ScalarType.Float32
+        var sum = student.dtype == ScalarType.Float32
             ? Run<float>(d2s, d2t, weights, n, reduction)
             : Run<double>(d2s, d2t, weights, n, reduction);
-        return FusedPairwise.Finish(student, loss, weights);
+        double loss, scale;
+        var count = (double)n * n;
+        if (reduction == RelativeReduction.Frobenius)
+        {
+            // As the torch form: the sum is clamped at 1e-30 before the sqrt; no gradient where the clamp holds.
+            loss = Math.Sqrt(Math.Max(sum, 1e-30));
+            scale = sum >= 1e-30 ? 1 / loss : 0;
+        }
+        else
+        {
+            loss = sum / count;
+            scale = 1 / count;
+        }
+        return FusedPairwise.Finish(student, loss, weights, scale);
     }
 
+    /// <summary>
+    /// Returns sum |diff| (mean-absolute) or sum diff^2 over all N x N entries and, with <paramref name="weights"/>,
+    /// writes W for the unscaled gradient (d sum|diff| or d sum diff^2/2 (Frobenius) or d sum diff^2 per d(D_S^2)).
+    /// </summary>
     private static double Run<T>(Tensor d2sTensor, Tensor d2tTensor, Tensor? weights, int n, RelativeReduction reduction)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var d2s = FusedPairwise.Elements<T>(d2sTensor);
-        var d2t = FusedPairwise.Elements<T>(d2tTensor);
-        var noGrad = weights is null;
-        var a = noGrad ? Span<T>.Empty : FusedPairwise.Elements<T>(weights!);
+        var withGradient = weights is not null;
         var clamp = T.CreateTruncating(PairwiseDistances.DefaultClamp);
-        var two = T.CreateTruncating(2.0);
-        double sum = 0;
-        for (var k = 0; k < n * n; k++)
+        var factor = T.CreateTruncating(reduction == RelativeReduction.MeanSquared ? 2.0 : 1.0);
+        var sum = FusedPairwise.ForRows(n, (start, end) =>
         {
-            var ds = FusedPairwise.Distance(d2s[k], clamp);
-            var diff = ds - FusedPairwise.Distance(d2t[k], clamp);
-            var dd = double.CreateTruncating(diff);
-            T g;
-            if (reduction == RelativeReduction.MeanAbsolute) { sum += Math.Abs(dd); g = T.CreateTruncating(Math.Sign(dd)); }
-            else { sum += dd * dd; g = reduction == RelativeReduction.Frobenius ? diff : two * diff; }
-            if (!noGrad) a[k] = g * FusedPairwise.HalfInverse(d2s[k], ds, clamp);
-        }
-        double loss, scale;
-        var count = (double)n * n;
-        switch (reduction)
-        {
-            case RelativeReduction.Frobenius:
-                // As the torch form: the sum is clamped at 1e-30 before the sqrt; no gradient where the clamp holds.
-                loss = Math.Sqrt(Math.Max(sum, 1e-30));
-                scale = sum >= 1e-30 ? 1 / loss : 0;
-                break;
-            default:
-                loss = sum / count;
-                scale = 1 / count;
-                break;
-        }
-        if (!noGrad) FusedPairwise.DistanceWeights(a, n, scale);
-        return loss;
+            var d2s = FusedPairwise.Elements<T>(d2sTensor);
+            var d2t = FusedPairwise.Elements<T>(d2tTensor);
+            var a = withGradient ? FusedPairwise.Elements<T>(weights!) : Span<T>.Empty;
+            var ds = new T[n];
+            var dt = new T[n];
+            var half = new T[withGradient ? n : 0];
+            double total = 0;
+            for (var i = start; i < end; i++)
+            {
+                var row = i * n;
+                FusedPairwise.RowDistances<T>(d2s.Slice(row, n), ds, half, clamp);
+                FusedPairwise.RowDistances<T>(d2t.Slice(row, n), dt, Span<T>.Empty, clamp);
+                var rowSum = T.Zero;
+                for (var j = 0; j < n; j++)
+                {
+                    var diff = ds[j] - dt[j];
+                    if (reduction == RelativeReduction.MeanAbsolute)
+                    {
+                        rowSum += T.Abs(diff);
+                        if (withGradient) a[row + j] = T.CreateTruncating(T.Sign(diff)) * half[j];
+                    }
+                    else
+                    {
+                        rowSum += diff * diff;
+                        if (withGradient) a[row + j] = factor * diff * half[j];
+                    }
+                }
+                total += double.CreateTruncating(rowSum);
+            }
+            return total;
+        });
+        if (withGradient) FusedPairwise.DistanceWeights(FusedPairwise.Elements<T>(weights!), n);
+        return sum;
     }
 }

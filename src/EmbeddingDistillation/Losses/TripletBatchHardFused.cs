@@ -27,65 +27,84 @@ internal static class TripletBatchHardFused
     private static double Run<T>(Tensor d2Tensor, long[] y, Tensor? weights, int n, double margin)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var d2 = FusedPairwise.Elements<T>(d2Tensor);
         var clamp = T.CreateTruncating(PairwiseDistances.DefaultClamp);
         var m = T.CreateTruncating(margin);
-        // Per anchor: hardest positive/negative distance and their tie counts; active anchors contribute.
-        var hardPos = new T[n];
-        var hardNeg = new T[n];
+        // Per anchor: the value relu(d_ap - d_an + m) if it is active (> 0), else NaN; -1 marks anchors without a triplet.
+        var perAnchor = new double[n];
+        // The hardest positive/negative of each anchor and how many entries tie with it (ties are rescanned below).
+        var posIndex = new int[n];
+        var negIndex = new int[n];
         var posTies = new int[n];
         var negTies = new int[n];
-        var active = new bool[n];
+        FusedPairwise.ForRows(n, (start, end) =>
+        {
+            var d2 = FusedPairwise.Elements<T>(d2Tensor);
+            var d = new T[n];
+            for (var i = start; i < end; i++)
+            {
+                FusedPairwise.RowDistances<T>(d2.Slice(i * n, n), d, Span<T>.Empty, clamp);
+                T maxP = T.Zero, minN = T.Zero;
+                bool hasP = false, hasN = false;
+                int ip = 0, iN = 0, cp = 0, cn = 0;
+                var yi = y[i];
+                for (var j = 0; j < n; j++)
+                {
+                    var dj = d[j];
+                    if (y[j] == yi)
+                    {
+                        if (j == i) continue;
+                        if (!hasP || dj > maxP) { maxP = dj; hasP = true; ip = j; cp = 1; }
+                        else if (dj == maxP) cp++;
+                    }
+                    else if (!hasN || dj < minN) { minN = dj; hasN = true; iN = j; cn = 1; }
+                    else if (dj == minN) cn++;
+                }
+                posIndex[i] = ip; negIndex[i] = iN; posTies[i] = cp; negTies[i] = cn;
+                if (!hasP || !hasN) { perAnchor[i] = -1; continue; }
+                var v = maxP - minN + m;
+                perAnchor[i] = v > T.Zero ? double.CreateTruncating(v) : 0;
+            }
+            return 0;
+        });
         var valid = 0;
         double sum = 0;
-        for (var i = 0; i < n; i++)
+        foreach (var v in perAnchor)
         {
-            var row = i * n;
-            T maxP = T.Zero, minN = T.Zero;
-            int cp = 0, cn = 0;
-            for (var j = 0; j < n; j++)
-            {
-                var d = FusedPairwise.Distance(d2[row + j], clamp);
-                if (y[j] == y[i])
-                {
-                    if (j == i) continue;
-                    if (cp == 0 || d > maxP) { maxP = d; cp = 1; }
-                    else if (d == maxP) cp++;
-                }
-                else if (cn == 0 || d < minN) { minN = d; cn = 1; }
-                else if (d == minN) cn++;
-            }
-            if (cp == 0 || cn == 0) continue;
+            if (v < 0) continue;
             valid++;
-            var v = maxP - minN + m;
-            if (v > T.Zero)
-            {
-                sum += double.CreateTruncating(v);
-                active[i] = true;
-                hardPos[i] = maxP; hardNeg[i] = minN; posTies[i] = cp; negTies[i] = cn;
-            }
+            sum += v;
         }
         var count = Math.Max(valid, 1);
         if (weights is not null)
         {
-            var a = FusedPairwise.Elements<T>(weights);
-            a.Clear();
+            // Sparse gradient: per active anchor, the hardest positive(s) and negative(s); ties share it evenly.
+            var w = FusedPairwise.Elements<T>(weights);
+            w.Clear();
+            var d2 = FusedPairwise.Elements<T>(d2Tensor);
+            var d = new T[n];
+            var picks = new List<int>();
             for (var i = 0; i < n; i++)
             {
-                if (!active[i]) continue;
+                if (!(perAnchor[i] > 0)) continue;
                 var row = i * n;
-                var gp = T.CreateTruncating(1.0 / posTies[i]);
-                var gn = T.CreateTruncating(-1.0 / negTies[i]);
-                for (var j = 0; j < n; j++)
+                foreach (var (index, ties, positive, sign) in new[] { (posIndex[i], posTies[i], true, 1.0), (negIndex[i], negTies[i], false, -1.0) })
                 {
-                    if (j == i) continue;
-                    var d = FusedPairwise.Distance(d2[row + j], clamp);
-                    var same = y[j] == y[i];
-                    if (same && d == hardPos[i]) a[row + j] = gp * FusedPairwise.HalfInverse(d2[row + j], d, clamp);
-                    else if (!same && d == hardNeg[i]) a[row + j] = gn * FusedPairwise.HalfInverse(d2[row + j], d, clamp);
+                    picks.Clear();
+                    if (ties == 1) picks.Add(index);
+                    else
+                    {
+                        FusedPairwise.RowDistances<T>(d2.Slice(row, n), d, Span<T>.Empty, clamp);
+                        for (var j = 0; j < n; j++)
+                            if (j != i && (y[j] == y[i]) == positive && d[j] == d[index]) picks.Add(j);
+                    }
+                    var c = T.CreateTruncating(sign / (picks.Count * (double)count));
+                    foreach (var j in picks)
+                    {
+                        var dij = FusedPairwise.Distance(d2[row + j], clamp);
+                        FusedPairwise.AddPair(w, n, i, j, c * FusedPairwise.HalfInverse(d2[row + j], dij, clamp));
+                    }
                 }
             }
-            FusedPairwise.DistanceWeights(a, n, 1.0 / count);
         }
         return sum / count;
     }

@@ -62,11 +62,15 @@ internal static class FusedPairwise
     /// The loss as a tensor of x's dtype; with <paramref name="weights"/> (W, dLoss/dx = W x) it is an autograd node
     /// whose backward is one matmul.
     /// </summary>
-    internal static Tensor Finish(Tensor x, double loss, Tensor? weights)
+    /// <param name="x">The embeddings the gradient is for.</param>
+    /// <param name="loss">The loss value.</param>
+    /// <param name="weights">W, or null when no gradient is recorded.</param>
+    /// <param name="weightScale">A factor applied to W in the backward (known only after the pass that wrote W).</param>
+    internal static Tensor Finish(Tensor x, double loss, Tensor? weights, double weightScale = 1)
     {
         var value = torch.tensor(loss, dtype: x.dtype, device: x.device);
         if (weights is null) return value;
-        return PrecomputedGradientFunction.apply(x, new PrecomputedGradientFunction.Payload(value, weights));
+        return PrecomputedGradientFunction.apply(x, new PrecomputedGradientFunction.Payload(value, weights, weightScale));
     }
 
     /// <summary>1 / (2 d) where the clamp of d^2 is inactive (d2 &gt;= clamp), else 0: dd/d(d^2), as autograd gives it.</summary>
@@ -77,28 +81,91 @@ internal static class FusedPairwise
     internal static T Distance<T>(T d2, T clamp) where T : IFloatingPointIeee754<T> => T.Sqrt(T.IsNaN(d2) ? d2 : T.Max(d2, clamp));
 
     /// <summary>
-    /// Turns a = scale * dLoss/d(d^2) (N x N, in place; the diagonal is ignored) into W with dLoss/dx = W x:
-    /// with S = a + a^T, d(d^2_ij)/dx_i = 2 (x_i - x_j) gives W = 2 (diag(rowsum S) - S).
+    /// One row of distances d = sqrt(clamp_min(d2, clamp)) and, if <paramref name="halfInverse"/> is not empty, of
+    /// dd/d(d^2) = 1 / (2 d) where the clamp is inactive (0 where it holds), vectorised.
     /// </summary>
-    internal static void DistanceWeights<T>(Span<T> a, int n, double scale) where T : IFloatingPointIeee754<T>
+    internal static void RowDistances<T>(ReadOnlySpan<T> d2, Span<T> d, Span<T> halfInverse, T clamp)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var rowSums = new double[n];
-        var minusTwoScale = T.CreateTruncating(-2 * scale);
-        for (var i = 0; i < n; i++)
+        var j = 0;
+        var withInverse = !halfInverse.IsEmpty;
+        if (Vector.IsHardwareAccelerated)
         {
-            var row = i * n;
-            for (var j = i + 1; j < n; j++)
+            var vc = new Vector<T>(clamp);
+            var half = new Vector<T>(T.CreateTruncating(0.5));
+            for (; j <= d2.Length - Vector<T>.Count; j += Vector<T>.Count)
             {
-                var s = a[row + j] + a[j * n + i];
-                var sd = double.CreateTruncating(s);
-                rowSums[i] += sd;
-                rowSums[j] += sd;
-                var w = minusTwoScale * s;
-                a[row + j] = w;
-                a[j * n + i] = w;
+                var v = new Vector<T>(d2[j..]);
+                var dv = Vector.SquareRoot(Vector.Max(v, vc));
+                dv.CopyTo(d[j..]);
+                if (withInverse)
+                    Vector.ConditionalSelect(Vector.GreaterThanOrEqual(v, vc), half / dv, Vector<T>.Zero).CopyTo(halfInverse[j..]);
             }
         }
-        for (var i = 0; i < n; i++) a[i * n + i] = T.CreateTruncating(2 * scale * rowSums[i]);
+        for (; j < d2.Length; j++)
+        {
+            d[j] = Distance(d2[j], clamp);
+            if (withInverse) halfInverse[j] = HalfInverse(d2[j], d[j], clamp);
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="rows"/>(start, end) over row blocks, in parallel for large N (one block per core), and
+    /// returns the sum of the blocks' results in block order (deterministic).
+    /// </summary>
+    internal static double ForRows(int n, Func<int, int, double> rows)
+    {
+        var blocks = n >= 192 ? Math.Min(Environment.ProcessorCount, 8) : 1;
+        if (blocks <= 1) return rows(0, n);
+        var partial = new double[blocks];
+        Parallel.For(0, blocks, b => partial[b] = rows(b * n / blocks, (b + 1) * n / blocks));
+        return partial.Sum();
+    }
+
+    /// <summary>
+    /// Turns a = dLoss/d(d^2) (N x N, in place; the diagonal is ignored) into W with dLoss/dx = W x:
+    /// with S = a + a^T, d(d^2_ij)/dx_i = 2 (x_i - x_j) gives W = 2 (diag(rowsum S) - S). Tiled for cache locality.
+    /// </summary>
+    internal static void DistanceWeights<T>(Span<T> a, int n) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        const int tile = 32;
+        var rowSums = new T[n];
+        var minusTwo = T.CreateTruncating(-2.0);
+        for (var ib = 0; ib < n; ib += tile)
+        {
+            var iEnd = Math.Min(ib + tile, n);
+            for (var jb = ib; jb < n; jb += tile)
+            {
+                var jEnd = Math.Min(jb + tile, n);
+                for (var i = ib; i < iEnd; i++)
+                {
+                    var row = i * n;
+                    var rowSum = T.Zero;
+                    for (var j = Math.Max(jb, i + 1); j < jEnd; j++)
+                    {
+                        var s = a[row + j] + a[j * n + i];
+                        rowSum += s;
+                        rowSums[j] += s;
+                        var w = minusTwo * s;
+                        a[row + j] = w;
+                        a[j * n + i] = w;
+                    }
+                    rowSums[i] += rowSum;
+                }
+            }
+        }
+        var two = T.CreateTruncating(2.0);
+        for (var i = 0; i < n; i++) a[i * n + i] = two * rowSums[i];
+    }
+
+    /// <summary>Adds coefficient c of dLoss/d(d^2_ij) for one pair to W (dLoss/dx = W x), for sparse gradients.</summary>
+    internal static void AddPair<T>(Span<T> w, int n, int i, int j, T c) where T : IFloatingPointIeee754<T>
+    {
+        var twoC = c + c;
+        w[i * n + i] += twoC;
+        w[j * n + j] += twoC;
+        w[i * n + j] -= twoC;
+        w[j * n + i] -= twoC;
     }
 
     /// <summary>Turns g = dLoss/dK for the Gram matrix K = x x^T (in place) into W = g + g^T, so dLoss/dx = W x.</summary>

@@ -11,7 +11,7 @@ namespace EmbeddingDistillation.Primitives;
 internal sealed class PrecomputedGradientFunction : autograd.SingleTensorFunction<PrecomputedGradientFunction>
 {
     /// <summary>The loss value and W, passed as one non-tensor argument so autograd sees only x as an input.</summary>
-    internal sealed record Payload(Tensor Loss, Tensor Weights);
+    internal sealed record Payload(Tensor Loss, Tensor Weights, double WeightScale);
 
     public override string Name => nameof(PrecomputedGradientFunction);
 
@@ -19,6 +19,7 @@ internal sealed class PrecomputedGradientFunction : autograd.SingleTensorFunctio
     {
         var x = (Tensor)vars[0];
         var payload = (Payload)vars[1];
+        ctx.save_data("scale", payload.WeightScale);
         // Saved tensors are captured by the context when forward returns; the caller's scope keeps them alive until then.
         ctx.save_for_backward(new List<Tensor> { x, payload.Weights });
         return payload.Loss;
@@ -28,7 +29,8 @@ internal sealed class PrecomputedGradientFunction : autograd.SingleTensorFunctio
     {
         var saved = ctx.get_saved_variables();
         using var scope = NewDisposeScope();
-        var grad = saved[1].mm(saved[0]).mul_(gradOutput);
+        var scale = (double)ctx.get_data("scale");
+        var grad = saved[1].mm(saved[0]).mul_(scale == 1 ? gradOutput : gradOutput * scale);
         return new List<Tensor> { grad.MoveToOuterDisposeScope(), null! };
     }
 }
