@@ -107,4 +107,33 @@ public class FusedPathTests
         // Scaled student: |z| > 1 on many pairs (the linear part of the Huber loss).
         Compare(s => fused.forward(s, t * 0.1 + t.pow(3)), s => plain.forward(s, t * 0.1 + t.pow(3)), x, Tolerance(dtype, kind));
     }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Contrastive(ScalarType dtype, int n, string kind)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (x, y, _) = Batch(dtype, n, kind, 300 + n);
+        foreach (var (mp, mn) in new[] { (0.0, 1.0), (0.3, 1.2) })
+        {
+            var fused = new ContrastiveLoss(mp, mn);
+            var plain = new ContrastiveLoss(mp, mn) { TorchPath = true };
+            Compare(s => fused.forward(s, y), s => plain.forward(s, y), x, Tolerance(dtype, kind));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void MultiSimilarity(ScalarType dtype, int n, string kind)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (x, y, _) = Batch(dtype, n, kind, 400 + n);
+        foreach (var options in new[] { new MultiSimilarityLossOptions(), new MultiSimilarityLossOptions { Alpha = 2, Beta = 40, Lambda = 0.5, Epsilon = 0.1 } })
+        {
+            var fused = new MultiSimilarityLoss(options);
+            var plain = new MultiSimilarityLoss(options) { TorchPath = true };
+            // beta = 40-50 multiplies the float32 round-off of S by up to ~50 inside exp.
+            Compare(s => fused.forward(s, y), s => plain.forward(s, y), x, dtype == ScalarType.Float64 ? 1e-9 : 2e-3);
+        }
+    }
 }
