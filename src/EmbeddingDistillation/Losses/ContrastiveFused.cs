@@ -56,7 +56,7 @@ internal static class ContrastiveFused
             }
             return total;
         });
-        if (withGradient) FusedPairwise.DistanceWeights(FusedPairwise.Elements<T>(weights!), n);
+        if (withGradient) FusedPairwise.DistanceWeights<T>(weights!, n);
         return sum;
     }
 }

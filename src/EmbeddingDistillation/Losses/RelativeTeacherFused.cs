@@ -83,7 +83,7 @@ internal static class RelativeTeacherFused
             }
             return total;
         });
-        if (withGradient) FusedPairwise.DistanceWeights(FusedPairwise.Elements<T>(weights!), n);
+        if (withGradient) FusedPairwise.DistanceWeights<T>(weights!, n);
         return sum;
     }
 }

@@ -89,7 +89,7 @@ internal static class RkdDistanceFused
                 for (var j = 0; j < n; j++)
                     a[row + j] = j == i ? T.Zero : (a[row + j] - shift) * scale * half[j];
             }
-            FusedPairwise.DistanceWeights(a, n);
+            FusedPairwise.DistanceWeights<T>(weights!, n);
         }
         return loss;
     }

@@ -113,12 +113,25 @@ internal static class FusedPairwise
     /// Runs <paramref name="rows"/>(start, end) over row blocks, in parallel for large N (one block per core), and
     /// returns the sum of the blocks' results in block order (deterministic).
     /// </summary>
-    internal static double ForRows(int n, Func<int, int, double> rows)
+    /// <param name="n">The number of rows.</param>
+    /// <param name="rows">Processes rows [start, end) (or, interleaved, the single row start) and returns a partial result.</param>
+    /// <param name="interleaved">Hand out single rows round-robin (for triangular work) instead of contiguous blocks; rows are then tiles of 32, so the parallel threshold is 6.</param>
+    internal static double ForRows(int n, Func<int, int, double> rows, bool interleaved = false)
     {
-        var blocks = n >= 192 ? Math.Min(Environment.ProcessorCount, 8) : 1;
-        if (blocks <= 1) return rows(0, n);
+        var blocks = n >= (interleaved ? 6 : 192) ? Math.Min(Environment.ProcessorCount, 8) : 1;
+        if (blocks <= 1)
+        {
+            if (!interleaved) return rows(0, n);
+            double total = 0;
+            for (var r = 0; r < n; r++) total += rows(r, r + 1);
+            return total;
+        }
         var partial = new double[blocks];
-        Parallel.For(0, blocks, b => partial[b] = rows(b * n / blocks, (b + 1) * n / blocks));
+        Parallel.For(0, blocks, b =>
+        {
+            if (!interleaved) { partial[b] = rows(b * n / blocks, (b + 1) * n / blocks); return; }
+            for (var r = b; r < n; r += blocks) partial[b] += rows(r, r + 1);
+        });
         return partial.Sum();
     }
 
@@ -126,36 +139,58 @@ internal static class FusedPairwise
     /// Turns a = dLoss/d(d^2) (N x N, in place; the diagonal is ignored) into W with dLoss/dx = W x:
     /// with S = a + a^T, d(d^2_ij)/dx_i = 2 (x_i - x_j) gives W = 2 (diag(rowsum S) - S). Tiled for cache locality.
     /// </summary>
-    internal static void DistanceWeights<T>(Span<T> a, int n) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static void DistanceWeights<T>(Tensor weights, int n) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        // Each unordered pair {i, j} belongs to one tile of the upper triangle, so blocks of tile rows run in parallel
+        // without conflicts. Then the diagonal: W_ii = 2 sum_j S_ij = -sum_{j != i} W_ij, a contiguous row reduction.
         const int tile = 32;
-        var rowSums = new T[n];
-        var minusTwo = T.CreateTruncating(-2.0);
-        for (var ib = 0; ib < n; ib += tile)
+        var tiles = (n + tile - 1) / tile;
+        // Tile rows near the top hold more tiles: they are handed out round-robin so parallel blocks get similar work.
+        ForRows(tiles, (t, _) =>
         {
-            var iEnd = Math.Min(ib + tile, n);
-            for (var jb = ib; jb < n; jb += tile)
+            SymmetriseTileRow(Elements<T>(weights), n, tile, t * tile);
+            return 0;
+        }, interleaved: true);
+        ForRows(n, (start, end) =>
+        {
+            var a = Elements<T>(weights);
+            for (var i = start; i < end; i++)
             {
-                var jEnd = Math.Min(jb + tile, n);
-                for (var i = ib; i < iEnd; i++)
+                var row = a.Slice(i * n, n);
+                row[i] = T.Zero;
+                var sum = T.Zero;
+                var j = 0;
+                if (Vector.IsHardwareAccelerated)
                 {
-                    var row = i * n;
-                    var rowSum = T.Zero;
-                    for (var j = Math.Max(jb, i + 1); j < jEnd; j++)
-                    {
-                        var s = a[row + j] + a[j * n + i];
-                        rowSum += s;
-                        rowSums[j] += s;
-                        var w = minusTwo * s;
-                        a[row + j] = w;
-                        a[j * n + i] = w;
-                    }
-                    rowSums[i] += rowSum;
+                    var acc = Vector<T>.Zero;
+                    for (; j <= n - Vector<T>.Count; j += Vector<T>.Count) acc += new Vector<T>(row[j..]);
+                    sum = Vector.Sum(acc);
+                }
+                for (; j < n; j++) sum += row[j];
+                row[i] = -sum;
+            }
+            return 0;
+        });
+    }
+
+    private static void SymmetriseTileRow<T>(Span<T> a, int n, int tile, int ib) where T : IFloatingPointIeee754<T>
+    {
+        var minusTwo = T.CreateTruncating(-2.0);
+        var iEnd = Math.Min(ib + tile, n);
+        for (var jb = ib; jb < n; jb += tile)
+        {
+            var jEnd = Math.Min(jb + tile, n);
+            for (var i = ib; i < iEnd; i++)
+            {
+                var row = i * n;
+                for (var j = Math.Max(jb, i + 1); j < jEnd; j++)
+                {
+                    var w = minusTwo * (a[row + j] + a[j * n + i]);
+                    a[row + j] = w;
+                    a[j * n + i] = w;
                 }
             }
         }
-        var two = T.CreateTruncating(2.0);
-        for (var i = 0; i < n; i++) a[i * n + i] = two * rowSums[i];
     }
 
     /// <summary>Adds coefficient c of dLoss/d(d^2_ij) for one pair to W (dLoss/dx = W x), for sparse gradients.</summary>

@@ -13,7 +13,7 @@ public class FusedPathTests
     public static IEnumerable<object[]> Cases()
     {
         foreach (var dtype in new[] { ScalarType.Float64, ScalarType.Float32 })
-            foreach (var n in new[] { 8, 29, 64 })
+            foreach (var n in new[] { 8, 29, 64, 200 }) // 200: the parallel row blocks
                 foreach (var kind in new[] { "random", "duplicates", "one-class" })
                     yield return new object[] { dtype, n, kind };
     }
