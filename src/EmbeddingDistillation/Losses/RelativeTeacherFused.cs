@@ -65,7 +65,21 @@ internal static class RelativeTeacherFused
                 FusedPairwise.RowDistances<T>(d2s.Slice(row, n), ds, half, clamp);
                 FusedPairwise.RowDistances<T>(d2t.Slice(row, n), dt, Span<T>.Empty, clamp);
                 var rowSum = T.Zero;
-                for (var j = 0; j < n; j++)
+                var j = 0;
+                if (Vector.IsHardwareAccelerated && reduction != RelativeReduction.MeanAbsolute)
+                {
+                    // Squared reductions, vectorised: sum diff^2 and a = factor * diff / (2 D_S).
+                    var acc = Vector<T>.Zero;
+                    var vf = new Vector<T>(factor);
+                    for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
+                    {
+                        var diff = new Vector<T>(ds, j) - new Vector<T>(dt, j);
+                        acc += diff * diff;
+                        if (withGradient) (vf * diff * new Vector<T>(half, j)).CopyTo(a[(row + j)..]);
+                    }
+                    rowSum = Vector.Sum(acc);
+                }
+                for (; j < n; j++)
                 {
                     var diff = ds[j] - dt[j];
                     if (reduction == RelativeReduction.MeanAbsolute)
