@@ -54,7 +54,32 @@ internal static class RkdDistanceFused
                 FusedPairwise.RowDistances<T>(d2t.Slice(row, n), dt, Span<T>.Empty, clamp);
                 ds[i] = T.Zero;
                 dt[i] = T.Zero;
-                for (var j = 0; j < n; j++)
+                var j = 0;
+                if (Vector.IsHardwareAccelerated)
+                {
+                    // Huber, vectorised: h = dHuber/dz = clamp(z, -1, 1); loss 0.5 z^2 where |z| < 1, else |z| - 0.5.
+                    var one = Vector<T>.One;
+                    var halfV = new Vector<T>(T.CreateTruncating(0.5));
+                    var vs = new Vector<T>(meanS);
+                    var vt = new Vector<T>(meanT);
+                    Vector<T> lossAcc = Vector<T>.Zero, dotAcc = Vector<T>.Zero;
+                    for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
+                    {
+                        var sn = new Vector<T>(ds, j) / vs;
+                        var z = sn - new Vector<T>(dt, j) / vt;
+                        var az = Vector.Abs(z);
+                        lossAcc += Vector.ConditionalSelect(Vector.LessThan(az, one), halfV * z * z, az - halfV);
+                        if (withGradient)
+                        {
+                            var h = Vector.Min(Vector.Max(z, -one), one);
+                            h.CopyTo(a[(row + j)..]);
+                            dotAcc += h * sn;
+                        }
+                    }
+                    total += double.CreateTruncating(Vector.Sum(lossAcc));
+                    dot += double.CreateTruncating(Vector.Sum(dotAcc));
+                }
+                for (; j < n; j++)
                 {
                     var sn = ds[j] / meanS;
                     var z = sn - dt[j] / meanT;
