@@ -16,12 +16,21 @@ def ms(text):
 
 
 rows = {}
-paths = [p for d in sys.argv[1:] for p in sorted(glob.glob(os.path.join(d, "*Losses*-report.csv")))]
-for path in paths:
-    with open(path, newline="") as f:
-        for r in csv.DictReader(f):
-            case = rows.setdefault((r["Loss"], int(r["N"]), int(r["D"])), {})
-            case[r["Method"]] = min(case.get(r["Method"], float("inf")), ms(r["Min"]))
+library = {}
+for arg in sys.argv[1:]:
+    only_library = arg.startswith("library=")
+    folder = arg[len("library="):] if only_library else arg
+    for path in sorted(glob.glob(os.path.join(folder, "*Losses*-report.csv"))):
+        with open(path, newline="") as f:
+            for r in csv.DictReader(f):
+                key = (r["Loss"], int(r["N"]), int(r["D"]))
+                if only_library and r["Method"] != "Library":
+                    continue
+                target = library if only_library else rows
+                case = target.setdefault(key, {})
+                case[r["Method"]] = min(case.get(r["Method"], float("inf")), ms(r["Min"]))
+for key, m in library.items():
+    rows.setdefault(key, {})["Library"] = m["Library"]
 
 print("| Loss | N | D | Floor (ms) | Library (ms) | Naive (ms) | Library / floor | Speed-up over naive |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|")

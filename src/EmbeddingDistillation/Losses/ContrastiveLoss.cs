@@ -32,6 +32,9 @@ public sealed class ContrastiveLoss : MetricLossModule
     /// <inheritdoc />
     public override string Name => "contrastive";
 
+    /// <summary>Forces the torch form even where the fused CPU path applies (for tests comparing the two).</summary>
+    internal bool TorchPath { get; set; }
+
     /// <summary>Computes the loss of a labelled batch.</summary>
     /// <param name="embeddings">Embeddings [N, D].</param>
     /// <param name="labels">Integer labels [N].</param>
@@ -39,6 +42,8 @@ public sealed class ContrastiveLoss : MetricLossModule
     {
         using var scope = NewDisposeScope();
         var y = LossInputs.Labelled(embeddings, labels, nameof(ContrastiveLoss));
+        if (FusedPairwise.Supports(embeddings) && !TorchPath)
+            return ContrastiveFused.Forward(embeddings, y, PositiveMargin, NegativeMargin).MoveToOuterDisposeScope();
         var n = y.shape[0];
         var d = PairwiseDistances.Euclidean(embeddings);
         var same = y.unsqueeze(1).eq(y.unsqueeze(0));

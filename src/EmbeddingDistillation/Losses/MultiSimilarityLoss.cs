@@ -1,3 +1,4 @@
+using EmbeddingDistillation.Primitives;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -48,6 +49,9 @@ public sealed class MultiSimilarityLoss : MetricLossModule
     /// <inheritdoc />
     public override string Name => "multi-similarity";
 
+    /// <summary>Forces the torch form even where the fused CPU path applies (for tests comparing the two).</summary>
+    internal bool TorchPath { get; set; }
+
     /// <summary>Computes the loss of a labelled batch.</summary>
     /// <param name="embeddings">L2-normalised embeddings [N, D].</param>
     /// <param name="labels">Integer labels [N].</param>
@@ -55,6 +59,8 @@ public sealed class MultiSimilarityLoss : MetricLossModule
     {
         using var scope = NewDisposeScope();
         var y = LossInputs.Labelled(embeddings, labels, nameof(MultiSimilarityLoss));
+        if (FusedPairwise.Supports(embeddings) && !TorchPath)
+            return MultiSimilarityFused.Forward(embeddings, y, _options).MoveToOuterDisposeScope();
         var n = y.shape[0];
         var s = embeddings.mm(embeddings.t());
         var same = y.unsqueeze(1).eq(y.unsqueeze(0));

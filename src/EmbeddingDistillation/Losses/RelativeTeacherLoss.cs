@@ -58,6 +58,9 @@ public sealed class RelativeTeacherLoss : EmbeddingDistillationLoss
     /// <summary>The options in use.</summary>
     public RelativeTeacherLossOptions Options => _options;
 
+    /// <summary>Forces the torch form even where the fused CPU path applies (for tests comparing the two).</summary>
+    internal bool TorchPath { get; set; }
+
     /// <summary>Computes the loss for student [N, Ds] and teacher [N, Dt] embeddings of the same images.</summary>
     /// <param name="student">Student embeddings [N, Ds].</param>
     /// <param name="teacher">Teacher embeddings [N, Dt] (no gradient flows into them).</param>
@@ -65,6 +68,8 @@ public sealed class RelativeTeacherLoss : EmbeddingDistillationLoss
     {
         LossInputs.EmbeddingPair(student, teacher, nameof(RelativeTeacherLoss), sameDimension: false);
         using var scope = NewDisposeScope();
+        if (RelativeTeacherFused.Applies(_options, student) && TorchPath is false)
+            return RelativeTeacherFused.Forward(student, teacher, _options.Reduction).MoveToOuterDisposeScope();
         Tensor dt;
         using (no_grad()) dt = Distances(teacher.detach());
         var diff = Distances(student) - dt;

@@ -18,6 +18,9 @@ public sealed class RkdDistanceLoss : EmbeddingDistillationLoss
     /// <inheritdoc />
     public override string Name => "rkd-distance";
 
+    /// <summary>Forces the torch form even where the fused CPU path applies (for tests comparing the two).</summary>
+    internal bool TorchPath { get; set; }
+
     /// <summary>Computes the loss for student [N, Ds] and teacher [N, Dt] embeddings (N &gt;= 2).</summary>
     /// <param name="student">Student embeddings [N, Ds].</param>
     /// <param name="teacher">Teacher embeddings [N, Dt].</param>
@@ -26,6 +29,8 @@ public sealed class RkdDistanceLoss : EmbeddingDistillationLoss
         LossInputs.EmbeddingPair(student, teacher, nameof(RkdDistanceLoss), sameDimension: false);
         LossInputs.AtLeastTwo(student, nameof(RkdDistanceLoss));
         using var scope = NewDisposeScope();
+        if (FusedPairwise.Supports(student) && !TorchPath)
+            return RkdDistanceFused.Forward(student, teacher).MoveToOuterDisposeScope();
         Tensor td;
         using (no_grad()) td = Normalised(teacher.detach());
         var loss = nn.functional.smooth_l1_loss(Normalised(student), td);

@@ -54,6 +54,9 @@ public sealed class TripletLoss : MetricLossModule
     /// <inheritdoc />
     public override string Name => "triplet";
 
+    /// <summary>Forces the torch form even where the fused CPU path applies (for tests comparing the two).</summary>
+    internal bool TorchPath { get; set; }
+
     /// <summary>Computes the loss of a labelled batch.</summary>
     /// <param name="embeddings">Embeddings [N, D].</param>
     /// <param name="labels">Integer labels [N].</param>
@@ -61,6 +64,8 @@ public sealed class TripletLoss : MetricLossModule
     {
         using var scope = NewDisposeScope();
         var y = LossInputs.Labelled(embeddings, labels, nameof(TripletLoss));
+        if (Mining == TripletMining.BatchHard && FusedPairwise.Supports(embeddings) && !TorchPath)
+            return TripletBatchHardFused.Forward(embeddings, y, Margin).MoveToOuterDisposeScope();
         var d = PairwiseDistances.Euclidean(embeddings);
         var same = y.unsqueeze(1).eq(y.unsqueeze(0));
         var positive = same.logical_and(LossInputs.OffDiagonal(y.shape[0], d));

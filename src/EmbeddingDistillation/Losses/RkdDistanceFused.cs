@@ -1,0 +1,137 @@
+using System.Numerics;
+using EmbeddingDistillation.Primitives;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace EmbeddingDistillation.Losses;
+
+/// <summary>
+/// Fused CPU path of <see cref="RkdDistanceLoss"/>: the two squared-distance matrices come from torch; C# passes
+/// compute the off-diagonal means, the Huber loss and dLoss/d(D_S^2) (including the gradient through the student's
+/// mean), written as W (dLoss/dx = W x). Same values and gradients as the torch form, to float rounding.
+/// </summary>
+internal static class RkdDistanceFused
+{
+    internal static Tensor Forward(Tensor student, Tensor teacher)
+    {
+        var n = (int)student.shape[0];
+        var d2s = FusedPairwise.SquaredDistances(student);
+        var d2t = FusedPairwise.SquaredDistances(teacher);
+        var weights = FusedPairwise.NeedsGradient(student) ? FusedPairwise.NewWeights(student) : null;
+        var loss = student.dtype == ScalarType.Float32
+            ? Run<float>(d2s, d2t, weights, n)
+            : Run<double>(d2s, d2t, weights, n);
+        return FusedPairwise.Finish(student, loss, weights);
+    }
+
+    private static double Run<T>(Tensor d2sTensor, Tensor d2tTensor, Tensor? weights, int n)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var clamp = T.CreateTruncating(PairwiseDistances.DefaultClamp);
+        var pairs = (double)n * (n - 1);
+        // Pass 1: the off-diagonal means of both distance matrices.
+        var sumS = FusedPairwise.ForRows(n, (start, end) => OffDiagonalSum<T>(d2sTensor, n, start, end, clamp));
+        var sumT = FusedPairwise.ForRows(n, (start, end) => OffDiagonalSum<T>(d2tTensor, n, start, end, clamp));
+        var meanS = T.CreateTruncating(sumS / pairs);
+        var meanT = T.CreateTruncating(sumT / pairs);
+        var withGradient = weights is not null;
+        var count = (double)n * n;
+        // Pass 2: Huber loss of z = D_S / meanS - D_T / meanT and h = dHuber/dz / N^2 (stored in W), sum h * D_S/meanS.
+        var hDotS = new double[1];
+        var lockObj = new object();
+        var loss = FusedPairwise.ForRows(n, (start, end) =>
+        {
+            var d2s = FusedPairwise.Elements<T>(d2sTensor);
+            var d2t = FusedPairwise.Elements<T>(d2tTensor);
+            var a = withGradient ? FusedPairwise.Elements<T>(weights!) : Span<T>.Empty;
+            var ds = new T[n];
+            var dt = new T[n];
+            double total = 0, dot = 0;
+            for (var i = start; i < end; i++)
+            {
+                var row = i * n;
+                FusedPairwise.RowDistances<T>(d2s.Slice(row, n), ds, Span<T>.Empty, clamp);
+                FusedPairwise.RowDistances<T>(d2t.Slice(row, n), dt, Span<T>.Empty, clamp);
+                ds[i] = T.Zero;
+                dt[i] = T.Zero;
+                var j = 0;
+                if (Vector.IsHardwareAccelerated)
+                {
+                    // Huber, vectorised: h = dHuber/dz = clamp(z, -1, 1); loss 0.5 z^2 where |z| < 1, else |z| - 0.5.
+                    var one = Vector<T>.One;
+                    var halfV = new Vector<T>(T.CreateTruncating(0.5));
+                    var vs = new Vector<T>(meanS);
+                    var vt = new Vector<T>(meanT);
+                    Vector<T> lossAcc = Vector<T>.Zero, dotAcc = Vector<T>.Zero;
+                    for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
+                    {
+                        var sn = new Vector<T>(ds, j) / vs;
+                        var z = sn - new Vector<T>(dt, j) / vt;
+                        var az = Vector.Abs(z);
+                        lossAcc += Vector.ConditionalSelect(Vector.LessThan(az, one), halfV * z * z, az - halfV);
+                        if (withGradient)
+                        {
+                            var h = Vector.Min(Vector.Max(z, -one), one);
+                            h.CopyTo(a[(row + j)..]);
+                            dotAcc += h * sn;
+                        }
+                    }
+                    total += double.CreateTruncating(Vector.Sum(lossAcc));
+                    dot += double.CreateTruncating(Vector.Sum(dotAcc));
+                }
+                for (; j < n; j++)
+                {
+                    var sn = ds[j] / meanS;
+                    var z = sn - dt[j] / meanT;
+                    var az = T.Abs(z);
+                    var zd = double.CreateTruncating(z);
+                    T h;
+                    if (az < T.One) { total += 0.5 * zd * zd; h = z; }
+                    else { total += double.CreateTruncating(az) - 0.5; h = T.CreateTruncating(T.Sign(z)); }
+                    if (withGradient)
+                    {
+                        a[row + j] = h;
+                        dot += double.CreateTruncating(h * sn);
+                    }
+                }
+            }
+            lock (lockObj) hDotS[0] += dot;
+            return total;
+        }) / count;
+        if (withGradient)
+        {
+            // Pass 3: dLoss/dD_S,kl = (h_kl - sum(h sn) / N(N-1)) / (N^2 meanS), off the diagonal; times dD/d(D^2).
+            var a = FusedPairwise.Elements<T>(weights!);
+            var d2s = FusedPairwise.Elements<T>(d2sTensor);
+            var shift = T.CreateTruncating(hDotS[0] / pairs);
+            var scale = T.CreateTruncating(1.0 / count) / meanS;
+            var half = new T[n];
+            var ds = new T[n];
+            for (var i = 0; i < n; i++)
+            {
+                var row = i * n;
+                FusedPairwise.RowDistances<T>(d2s.Slice(row, n), ds, half, clamp);
+                for (var j = 0; j < n; j++)
+                    a[row + j] = j == i ? T.Zero : (a[row + j] - shift) * scale * half[j];
+            }
+            FusedPairwise.DistanceWeights<T>(weights!, n);
+        }
+        return loss;
+    }
+
+    private static double OffDiagonalSum<T>(Tensor d2Tensor, int n, int start, int end, T clamp)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var d2 = FusedPairwise.Elements<T>(d2Tensor);
+        var d = new T[n];
+        double total = 0;
+        for (var i = start; i < end; i++)
+        {
+            FusedPairwise.RowDistances<T>(d2.Slice(i * n, n), d, Span<T>.Empty, clamp);
+            var rowSum = T.Zero;
+            for (var j = 0; j < n; j++) if (j != i) rowSum += d[j];
+            total += double.CreateTruncating(rowSum);
+        }
+        return total;
+    }
+}

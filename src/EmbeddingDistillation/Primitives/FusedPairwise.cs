@@ -1,0 +1,221 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace EmbeddingDistillation.Primitives;
+
+/// <summary>
+/// Support for the fused CPU paths of the pairwise losses: torch does the matmuls (Gram or squared-distance matrix
+/// forward, one N x N x D matmul backward), plain C# loops do every element-wise step over the N x N matrix and write
+/// the gradient coefficient matrix W directly, so that dLoss/dx = W x.
+/// </summary>
+/// <remarks>
+/// Why: at D = 128 the dozens of element-wise libtorch kernels (and their ~10-20 us TorchSharp dispatch each) of the
+/// autograd form cost more than the matmul itself. The loops read and write tensor memory in place through
+/// <c>Tensor.bytes</c> (no copies). Losses use this path on CPU in float32/float64 and fall back to their torch form
+/// elsewhere; tests check both agree.
+/// </remarks>
+internal static class FusedPairwise
+{
+    /// <summary>True when the fused path applies: CPU tensors of float32 or float64.</summary>
+    internal static bool Supports(Tensor x) =>
+        x.device_type == DeviceType.CPU && (x.dtype == ScalarType.Float32 || x.dtype == ScalarType.Float64);
+
+    /// <summary>True when the loss must record a gradient for <paramref name="x"/>.</summary>
+    internal static bool NeedsGradient(Tensor x) => x.requires_grad && torch.is_grad_enabled();
+
+    /// <summary>
+    /// Squared distances |x_i|^2 + |x_j|^2 - 2 x_i.x_j without gradient, computed exactly as
+    /// <see cref="PairwiseDistances.Euclidean"/> does before its clamp, so both paths see the same numbers.
+    /// </summary>
+    internal static Tensor SquaredDistances(Tensor x)
+    {
+        using var noGrad = no_grad();
+        var xd = x.detach();
+        var sq = xd.pow(2).sum(1, keepdim: true);
+        return torch.addmm(sq + sq.t(), xd, xd.t(), beta: 1, alpha: -2).contiguous();
+    }
+
+    /// <summary>The Gram matrix x x^T without gradient.</summary>
+    internal static Tensor Gram(Tensor x)
+    {
+        using var noGrad = no_grad();
+        var xd = x.detach();
+        return xd.mm(xd.t()).contiguous();
+    }
+
+    /// <summary>An uninitialised N x N gradient matrix of x's dtype (CPU).</summary>
+    internal static Tensor NewWeights(Tensor x) => torch.empty(x.shape[0], x.shape[0], dtype: x.dtype, device: x.device);
+
+    /// <summary>The elements of a contiguous CPU tensor, in place.</summary>
+    internal static Span<T> Elements<T>(Tensor t) where T : unmanaged => MemoryMarshal.Cast<byte, T>(t.bytes);
+
+    /// <summary>Labels as a managed array (int64 CPU).</summary>
+    internal static long[] Labels(Tensor labels)
+    {
+        using var l = labels.to_type(ScalarType.Int64).contiguous();
+        return MemoryMarshal.Cast<byte, long>(l.bytes).ToArray();
+    }
+
+    /// <summary>
+    /// The loss as a tensor of x's dtype; with <paramref name="weights"/> (W, dLoss/dx = W x) it is an autograd node
+    /// whose backward is one matmul.
+    /// </summary>
+    /// <param name="x">The embeddings the gradient is for.</param>
+    /// <param name="loss">The loss value.</param>
+    /// <param name="weights">W, or null when no gradient is recorded.</param>
+    /// <param name="weightScale">A factor applied to W in the backward (known only after the pass that wrote W).</param>
+    internal static Tensor Finish(Tensor x, double loss, Tensor? weights, double weightScale = 1)
+    {
+        var value = torch.tensor(loss, dtype: x.dtype, device: x.device);
+        if (weights is null) return value;
+        return PrecomputedGradientFunction.apply(x, new PrecomputedGradientFunction.Payload(value, weights, weightScale));
+    }
+
+    /// <summary>1 / (2 d) where the clamp of d^2 is inactive (d2 &gt;= clamp), else 0: dd/d(d^2), as autograd gives it.</summary>
+    internal static T HalfInverse<T>(T d2, T d, T clamp) where T : IFloatingPointIeee754<T> =>
+        d2 >= clamp ? T.CreateTruncating(0.5) / d : T.Zero;
+
+    /// <summary>sqrt(clamp_min(d2, clamp)) in T, bit-identical to the torch form (both correctly rounded).</summary>
+    internal static T Distance<T>(T d2, T clamp) where T : IFloatingPointIeee754<T> => T.Sqrt(T.IsNaN(d2) ? d2 : T.Max(d2, clamp));
+
+    /// <summary>
+    /// One row of distances d = sqrt(clamp_min(d2, clamp)) and, if <paramref name="halfInverse"/> is not empty, of
+    /// dd/d(d^2) = 1 / (2 d) where the clamp is inactive (0 where it holds), vectorised.
+    /// </summary>
+    internal static void RowDistances<T>(ReadOnlySpan<T> d2, Span<T> d, Span<T> halfInverse, T clamp)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var j = 0;
+        var withInverse = !halfInverse.IsEmpty;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var vc = new Vector<T>(clamp);
+            var half = new Vector<T>(T.CreateTruncating(0.5));
+            for (; j <= d2.Length - Vector<T>.Count; j += Vector<T>.Count)
+            {
+                var v = new Vector<T>(d2[j..]);
+                var dv = Vector.SquareRoot(Vector.Max(v, vc));
+                dv.CopyTo(d[j..]);
+                if (withInverse)
+                    Vector.ConditionalSelect(Vector.GreaterThanOrEqual(v, vc), half / dv, Vector<T>.Zero).CopyTo(halfInverse[j..]);
+            }
+        }
+        for (; j < d2.Length; j++)
+        {
+            d[j] = Distance(d2[j], clamp);
+            if (withInverse) halfInverse[j] = HalfInverse(d2[j], d[j], clamp);
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="rows"/>(start, end) over row blocks, in parallel for large N (one block per core), and
+    /// returns the sum of the blocks' results in block order (deterministic).
+    /// </summary>
+    /// <param name="n">The number of rows.</param>
+    /// <param name="rows">Processes rows [start, end) (or, interleaved, the single row start) and returns a partial result.</param>
+    /// <param name="interleaved">Hand out single rows round-robin (for triangular work) instead of contiguous blocks; rows are then tiles of 32, so the parallel threshold is 6.</param>
+    internal static double ForRows(int n, Func<int, int, double> rows, bool interleaved = false)
+    {
+        var blocks = n >= (interleaved ? 6 : 192) ? Math.Min(Environment.ProcessorCount, 8) : 1;
+        if (blocks <= 1)
+        {
+            if (!interleaved) return rows(0, n);
+            double total = 0;
+            for (var r = 0; r < n; r++) total += rows(r, r + 1);
+            return total;
+        }
+        var partial = new double[blocks];
+        Parallel.For(0, blocks, b =>
+        {
+            if (!interleaved) { partial[b] = rows(b * n / blocks, (b + 1) * n / blocks); return; }
+            for (var r = b; r < n; r += blocks) partial[b] += rows(r, r + 1);
+        });
+        return partial.Sum();
+    }
+
+    /// <summary>
+    /// Turns a = dLoss/d(d^2) (N x N, in place; the diagonal is ignored) into W with dLoss/dx = W x:
+    /// with S = a + a^T, d(d^2_ij)/dx_i = 2 (x_i - x_j) gives W = 2 (diag(rowsum S) - S). Tiled for cache locality.
+    /// </summary>
+    internal static void DistanceWeights<T>(Tensor weights, int n) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        // Each unordered pair {i, j} belongs to one tile of the upper triangle, so blocks of tile rows run in parallel
+        // without conflicts. Then the diagonal: W_ii = 2 sum_j S_ij = -sum_{j != i} W_ij, a contiguous row reduction.
+        const int tile = 32;
+        var tiles = (n + tile - 1) / tile;
+        // Tile rows near the top hold more tiles: they are handed out round-robin so parallel blocks get similar work.
+        ForRows(tiles, (t, _) =>
+        {
+            SymmetriseTileRow(Elements<T>(weights), n, tile, t * tile);
+            return 0;
+        }, interleaved: true);
+        ForRows(n, (start, end) =>
+        {
+            var a = Elements<T>(weights);
+            for (var i = start; i < end; i++)
+            {
+                var row = a.Slice(i * n, n);
+                row[i] = T.Zero;
+                var sum = T.Zero;
+                var j = 0;
+                if (Vector.IsHardwareAccelerated)
+                {
+                    var acc = Vector<T>.Zero;
+                    for (; j <= n - Vector<T>.Count; j += Vector<T>.Count) acc += new Vector<T>(row[j..]);
+                    sum = Vector.Sum(acc);
+                }
+                for (; j < n; j++) sum += row[j];
+                row[i] = -sum;
+            }
+            return 0;
+        });
+    }
+
+    private static void SymmetriseTileRow<T>(Span<T> a, int n, int tile, int ib) where T : IFloatingPointIeee754<T>
+    {
+        var minusTwo = T.CreateTruncating(-2.0);
+        var iEnd = Math.Min(ib + tile, n);
+        for (var jb = ib; jb < n; jb += tile)
+        {
+            var jEnd = Math.Min(jb + tile, n);
+            for (var i = ib; i < iEnd; i++)
+            {
+                var row = i * n;
+                for (var j = Math.Max(jb, i + 1); j < jEnd; j++)
+                {
+                    var w = minusTwo * (a[row + j] + a[j * n + i]);
+                    a[row + j] = w;
+                    a[j * n + i] = w;
+                }
+            }
+        }
+    }
+
+    /// <summary>Adds coefficient c of dLoss/d(d^2_ij) for one pair to W (dLoss/dx = W x), for sparse gradients.</summary>
+    internal static void AddPair<T>(Span<T> w, int n, int i, int j, T c) where T : IFloatingPointIeee754<T>
+    {
+        var twoC = c + c;
+        w[i * n + i] += twoC;
+        w[j * n + j] += twoC;
+        w[i * n + j] -= twoC;
+        w[j * n + i] -= twoC;
+    }
+
+    /// <summary>Turns g = dLoss/dK for the Gram matrix K = x x^T (in place) into W = g + g^T, so dLoss/dx = W x.</summary>
+    internal static void GramWeights<T>(Span<T> g, int n) where T : IFloatingPointIeee754<T>
+    {
+        for (var i = 0; i < n; i++)
+        {
+            var row = i * n;
+            g[row + i] += g[row + i];
+            for (var j = i + 1; j < n; j++)
+            {
+                var s = g[row + j] + g[j * n + i];
+                g[row + j] = s;
+                g[j * n + i] = s;
+            }
+        }
+    }
+}
