@@ -1,3 +1,4 @@
+using EmbeddingDistillation.Primitives;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
@@ -38,60 +39,47 @@ internal static class EmbeddingIndexFile
     internal static void Write(string path, Tensor embeddings, long[] ids, string[]? names, KnnMetric metric)
     {
         EnsureLittleEndian();
-        var full = Path.GetFullPath(path);
-        var dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, CopyBuffer))
-            using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            void Put(ReadOnlySpan<byte> bytes)
             {
-                void Put(ReadOnlySpan<byte> bytes)
-                {
-                    hash.AppendData(bytes);
-                    stream.Write(bytes);
-                }
-
-                var header = new byte[HeaderLength];
-                Magic.CopyTo(header);
-                BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), Version);
-                header[12] = DtypeCode(embeddings.dtype);
-                header[13] = (byte)metric;
-                header[14] = names is null ? (byte)0 : (byte)1;
-                BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(16), embeddings.shape[0]);
-                BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(24), embeddings.shape[1]);
-                Put(header);
-                Put(MemoryMarshal.AsBytes(ids.AsSpan()));
-                if (names is not null)
-                {
-                    var length = new byte[4];
-                    foreach (var name in names)
-                    {
-                        var utf8 = Encoding.UTF8.GetBytes(name);
-                        BinaryPrimitives.WriteInt32LittleEndian(length, utf8.Length);
-                        Put(length);
-                        Put(utf8);
-                    }
-                }
-
-                // The float data is copied out of the (contiguous CPU) tensor in 1 MiB slices.
-                using var flat = embeddings.view(-1);
-                var step = CopyBuffer / embeddings.element_size();
-                for (long start = 0; start < flat.shape[0]; start += step)
-                {
-                    using var slice = flat.narrow(0, start, Math.Min(step, flat.shape[0] - start));
-                    Put(slice.bytes);
-                }
-                stream.Write(hash.GetHashAndReset());
-                stream.Flush(flushToDisk: true);
+                hash.AppendData(bytes);
+                stream.Write(bytes);
             }
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+
+            var header = new byte[HeaderLength];
+            Magic.CopyTo(header);
+            BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), Version);
+            header[12] = DtypeCode(embeddings.dtype);
+            header[13] = (byte)metric;
+            header[14] = names is null ? (byte)0 : (byte)1;
+            BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(16), embeddings.shape[0]);
+            BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(24), embeddings.shape[1]);
+            Put(header);
+            Put(MemoryMarshal.AsBytes(ids.AsSpan()));
+            if (names is not null)
+            {
+                var length = new byte[4];
+                foreach (var name in names)
+                {
+                    var utf8 = Encoding.UTF8.GetBytes(name);
+                    BinaryPrimitives.WriteInt32LittleEndian(length, utf8.Length);
+                    Put(length);
+                    Put(utf8);
+                }
+            }
+
+            // The float data is copied out of the (contiguous CPU) tensor in 1 MiB slices.
+            using var flat = embeddings.view(-1);
+            var step = CopyBuffer / embeddings.element_size();
+            for (long start = 0; start < flat.shape[0]; start += step)
+            {
+                using var slice = flat.narrow(0, start, Math.Min(step, flat.shape[0] - start));
+                Put(slice.bytes);
+            }
+            stream.Write(hash.GetHashAndReset());
+        });
     }
 
     internal static (Tensor Embeddings, long[] Ids, string[]? Names, KnnMetric Metric) Read(string path)

@@ -70,6 +70,16 @@ public sealed class DistillationObjective
     /// <summary>The student's metric loss, or null.</summary>
     public IMetricLoss? StudentLoss { get; }
 
+    /// <summary>Weight of the student's own loss in the total (default 1, the paper's); 0 leaves it out.</summary>
+    public double StudentLossWeight
+    {
+        get => _studentLossWeight;
+        init => _studentLossWeight = double.IsFinite(value) && value >= 0 ? value
+            : throw new ArgumentOutOfRangeException(nameof(StudentLossWeight), value, "DistillationObjective: the student loss weight must be finite and >= 0.");
+    }
+
+    private readonly double _studentLossWeight = 1.0;
+
     /// <summary>The weighted distillation terms.</summary>
     public IReadOnlyList<WeightedTerm> Terms => _terms;
 
@@ -92,7 +102,7 @@ public sealed class DistillationObjective
         using var scope = NewDisposeScope();
         var values = new Dictionary<string, double>();
         Tensor? total = null;
-        if (StudentLoss is not null)
+        if (StudentLoss is not null && StudentLossWeight != 0)
         {
             var labelled = labels!.ge(0);
             var count = labelled.sum().item<long>();
@@ -103,7 +113,11 @@ public sealed class DistillationObjective
                 var idx = labelled.nonzero().squeeze(1);
                 total = StudentLoss.Compute(student.Embedding.index_select(0, idx), labels.index_select(0, idx));
             }
-            if (total is not null) values[StudentLoss.Name] = total.detach().to_type(ScalarType.Float64).item<double>();
+            if (total is not null)
+            {
+                values[StudentLoss.Name] = total.detach().to_type(ScalarType.Float64).item<double>();
+                if (StudentLossWeight != 1) total = total * StudentLossWeight;
+            }
         }
         for (var k = 0; k < _terms.Length; k++)
         {

@@ -66,16 +66,6 @@ internal static class Checkpoints
         return state;
     }
 
-    /// <summary>Writes a network's weights alone (the best checkpoint), atomically.</summary>
-    public static void SaveWeights(string path, nn.Module network)
-    {
-        var bytes = ModuleBytes(network);
-        AtomicFile.Write(path, s => s.Write(bytes));
-    }
-
-    /// <summary>Loads weights written by <see cref="SaveWeights"/>.</summary>
-    public static void LoadWeights(string path, nn.Module network) => LoadModule(network, File.ReadAllBytes(path), path, "network");
-
     private static byte[] ModuleBytes(nn.Module module)
     {
         using var ms = new MemoryStream();

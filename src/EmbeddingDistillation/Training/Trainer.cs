@@ -163,7 +163,7 @@ public sealed class Trainer : ITrainer
 
         if (!cancelled && options.RestoreBestAtEnd && state.BestEpoch is not null && bestPath is not null && File.Exists(bestPath))
         {
-            Checkpoints.LoadWeights(bestPath, network.Module);
+            NetworkCheckpoint.Load(network.Module, bestPath);
             TrainerLog.RestoredBest(logger, state.BestEpoch.Value, options.SelectionMetric, state.BestMetric ?? double.NaN);
         }
         if (cache is not null && teacher is not null) TrainerLog.TeacherCacheFilled(logger, cache.FilledCount, teacher.EmbeddingDimension);
@@ -186,47 +186,18 @@ public sealed class Trainer : ITrainer
         IReadOnlyList<ParameterGroup> groups, int step)
     {
         using var scope = NewDisposeScope();
-        var terms = new Dictionary<string, double>();
-        var images = dataset.LoadImages(indices, augment, seed).to(device);
-        var dtype = Devices.ParameterType(network.Module);
-        if (images.dtype != dtype) images = images.to(dtype);
+        var images = AsInputOf(network, dataset.LoadImages(indices, augment, seed).to(device));
         var student = network.Embed(images, studentTaps);
-        Tensor total = zeros(Array.Empty<long>(), dtype: student.Embedding.dtype, device: device);
 
-        if (objective.MetricLoss is not null && objective.MetricWeight > 0)
-        {
-            var labels = indices.Select(i => (long)dataset.Labels[i]).ToArray();
-            var labelled = Enumerable.Range(0, labels.Length).Where(i => labels[i] >= 0).ToArray();
-            if (labelled.Length >= 2)
-            {
-                Tensor emb = student.Embedding;
-                Tensor lab;
-                if (labelled.Length == labels.Length) lab = tensor(labels, device: device);
-                else
-                {
-                    var rows = tensor(labelled.Select(i => (long)i).ToArray(), device: device);
-                    emb = emb.index_select(0, rows);
-                    lab = tensor(labelled.Select(i => labels[i]).ToArray(), device: device);
-                }
-                var value = objective.MetricLoss.Compute(emb, lab);
-                terms[objective.MetricLoss.Name] = value.ToDouble();
-                total = total + value * objective.MetricWeight;
-            }
-        }
-
+        EmbeddingOutput? teacherOut = null;
         if (teacher is not null && objective.DistillationTerms.Count > 0)
         {
-            EmbeddingOutput teacherOut;
             using (no_grad())
             {
                 if (cache is not null)
                 {
                     var rows = cache.Get(indices, missing =>
-                    {
-                        var clean = TeacherImages(dataset, missing, false, 0).to(device);
-                        var td = Devices.ParameterType(teacher.Module);
-                        return teacher.Embed(clean.dtype == td ? clean : clean.to(td)).Embedding;
-                    });
+                        teacher.Embed(AsInputOf(teacher, TeacherImages(dataset, missing, false, 0).to(device))).Embedding);
                     teacherOut = new EmbeddingOutput(rows);
                 }
                 else
@@ -234,17 +205,16 @@ public sealed class Trainer : ITrainer
                     var tImages = options.TeacherView == TeacherView.Clean
                         ? TeacherImages(dataset, indices, false, 0).to(device)
                         : dataset is ITeacherViewDataset ? TeacherImages(dataset, indices, augment, seed).to(device) : images;
-                    var td = Devices.ParameterType(teacher.Module);
-                    teacherOut = teacher.Embed(tImages.dtype == td ? tImages : tImages.to(td), teacherTaps);
+                    teacherOut = teacher.Embed(AsInputOf(teacher, tImages), teacherTaps);
                 }
             }
-            foreach (var term in objective.DistillationTerms)
-            {
-                var value = term.Loss.Compute(student, teacherOut);
-                terms[term.Loss.Name] = value.ToDouble();
-                total = total + value * term.Weight;
-            }
         }
+
+        // The weighted sum (metric term on the labelled rows only, then lambda_k * L_k) is the Losses layer's.
+        var labels = tensor(indices.Select(i => (long)dataset.Labels[i]).ToArray(), device: device);
+        using var value = objective.Combined.Compute(student, teacherOut, labels);
+        var total = value.Total;
+        var terms = new Dictionary<string, double>(value.Terms);
 
         double loss = total.ToDouble();
         if (!double.IsFinite(loss))
@@ -256,6 +226,13 @@ public sealed class Trainer : ITrainer
             nn.utils.clip_grad_norm_(groups.SelectMany(g => g.Parameters), clip);
         optimizer.step();
         return (loss, terms);
+    }
+
+    /// <summary>Casts a CPU-loaded float32 batch to the dtype of the network's parameters (float64 networks work too).</summary>
+    private static Tensor AsInputOf(IEmbeddingNetwork network, Tensor images)
+    {
+        var dtype = Devices.ParameterType(network.Module);
+        return images.dtype == dtype ? images : images.to(dtype);
     }
 
     private static Tensor TeacherImages(IEmbeddingDataset dataset, int[] indices, bool augment, int seed)
@@ -287,7 +264,7 @@ public sealed class Trainer : ITrainer
             state.BestMetric = value;
             state.BestEpoch = state.Epoch;
             state.ValidationsWithoutImprovement = 0;
-            if (bestPath is not null) Checkpoints.SaveWeights(bestPath, network.Module);
+            if (bestPath is not null) NetworkCheckpoint.Save(network.Module, bestPath);
         }
         else state.ValidationsWithoutImprovement++;
         TrainerLog.Validated(logger, state.Epoch, FormatTerms(metrics), improved ? " (best)" : "");

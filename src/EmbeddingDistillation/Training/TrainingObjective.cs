@@ -30,7 +30,14 @@ public sealed class TrainingObjective
         MetricWeight = metricWeight;
         Teacher = teacher;
         DistillationTerms = terms;
+        Combined = new DistillationObjective(metricLoss, terms.Select(t => new WeightedTerm(t.Loss, t.Weight)).ToArray())
+        {
+            StudentLossWeight = metricWeight,
+        };
     }
+
+    /// <summary>The same objective as the Losses layer's weighted sum, which computes it.</summary>
+    internal DistillationObjective Combined { get; }
 
     /// <summary>The student's (or teacher's) own metric loss; null for pure distillation.</summary>
     public IMetricLoss? MetricLoss { get; }
