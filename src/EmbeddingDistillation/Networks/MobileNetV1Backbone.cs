@@ -29,8 +29,7 @@ public sealed class MobileNetV1Backbone : Backbone
     private static readonly (int Block, string Name)[] StageEnds = { (1, "stage1"), (3, "stage2"), (5, "stage3"), (11, "stage4"), (13, "stage5") };
 
     private readonly Sequential features;
-    private readonly nn.Module<Tensor, Tensor>[] layers;
-    private readonly string?[] tapAfter;
+    private readonly TappedLayerStack stack;
     private readonly TapInfo[] taps;
 
     /// <summary>Creates a MobileNetV1 backbone.</summary>
@@ -43,9 +42,8 @@ public sealed class MobileNetV1Backbone : Backbone
         SmallInputStem = smallInputStem;
         int stemStride = smallInputStem ? 1 : 2;
         int channels = ChannelRounding.Round(32, width);
-        layers = new nn.Module<Tensor, Tensor>[Blocks.Length + 1];
+        var layers = new nn.Module<Tensor, Tensor>[Blocks.Length + 1];
         layers[0] = ConvBnAct.Create(3, channels, 3, stemStride, 1, ConvBnAct.Activation.ReLU);
-        tapAfter = new string?[layers.Length];
         var tapList = new List<TapInfo>();
         int stride = stemStride;
         for (int i = 0; i < Blocks.Length; i++)
@@ -55,9 +53,10 @@ public sealed class MobileNetV1Backbone : Backbone
             channels = outChannels;
             stride *= Blocks[i].Stride;
             foreach (var (block, name) in StageEnds)
-                if (block == i + 1) { tapAfter[i + 1] = name; tapList.Add(new TapInfo(name, channels, stride)); }
+                if (block == i + 1) tapList.Add(new TapInfo(name, channels, stride));
         }
-        features = nn.Sequential(layers.Select((m, i) => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), m)));
+        stack = new TappedLayerStack(layers, StageEnds);
+        features = stack.ToSequential();
         taps = tapList.ToArray();
         OutputChannels = channels;
         RegisterComponents();
@@ -77,14 +76,5 @@ public sealed class MobileNetV1Backbone : Backbone
     public override IReadOnlyList<TapInfo> Taps => taps;
 
     /// <inheritdoc />
-    protected override Tensor ForwardCore(Tensor input, Action<string, Tensor>? tap)
-    {
-        var x = input;
-        for (int i = 0; i < layers.Length; i++)
-        {
-            x = layers[i].call(x);
-            if (tapAfter[i] is { } name) tap?.Invoke(name, x);
-        }
-        return x;
-    }
+    protected override Tensor ForwardCore(Tensor input, Action<string, Tensor>? tap) => stack.Forward(input, tap);
 }

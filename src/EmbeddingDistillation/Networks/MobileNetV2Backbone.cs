@@ -28,8 +28,7 @@ public sealed class MobileNetV2Backbone : Backbone
     private static readonly (int Index, string Name)[] StageEnds = { (1, "stage1"), (3, "stage2"), (6, "stage3"), (13, "stage4"), (18, "stage5") };
 
     private readonly Sequential features;
-    private readonly nn.Module<Tensor, Tensor>[] layers;
-    private readonly string?[] tapAfter;
+    private readonly TappedLayerStack stack;
     private readonly TapInfo[] taps;
 
     /// <summary>Creates a MobileNetV2 backbone.</summary>
@@ -62,11 +61,9 @@ public sealed class MobileNetV2Backbone : Backbone
         list.Add(ConvBnAct.Create(channels, lastChannels, 1, 1, 1, ConvBnAct.Activation.ReLU6));
         strides.Add(stride);
         outChannels.Add(lastChannels);
-        layers = list.ToArray();
-        tapAfter = new string?[layers.Length];
         taps = StageEnds.Select(e => new TapInfo(e.Name, outChannels[e.Index], strides[e.Index])).ToArray();
-        foreach (var (index, name) in StageEnds) tapAfter[index] = name;
-        features = nn.Sequential(layers.Select((m, i) => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), m)));
+        stack = new TappedLayerStack(list, StageEnds);
+        features = stack.ToSequential();
         OutputChannels = lastChannels;
         RegisterComponents();
         Init.TorchvisionConvNet(this);
@@ -85,14 +82,5 @@ public sealed class MobileNetV2Backbone : Backbone
     public override IReadOnlyList<TapInfo> Taps => taps;
 
     /// <inheritdoc />
-    protected override Tensor ForwardCore(Tensor input, Action<string, Tensor>? tap)
-    {
-        var x = input;
-        for (int i = 0; i < layers.Length; i++)
-        {
-            x = layers[i].call(x);
-            if (tapAfter[i] is { } name) tap?.Invoke(name, x);
-        }
-        return x;
-    }
+    protected override Tensor ForwardCore(Tensor input, Action<string, Tensor>? tap) => stack.Forward(input, tap);
 }
