@@ -180,11 +180,12 @@ internal sealed class BatchNormNetwork : nn.Module<Tensor, Tensor>, IEmbeddingNe
 
     public BatchNormNetwork(long seed) : base("bn-net")
     {
-        torch.manual_seed(seed);
         body = nn.Linear(48, 16);
         bn = nn.BatchNorm1d(16);
         head = nn.Linear(16, 8);
         RegisterComponents();
+        TinyNetwork.SeededInit(body, seed);
+        TinyNetwork.SeededInit(head, seed + 1);
     }
 
     public string Name => "bn-net";
