@@ -13,7 +13,7 @@ public sealed record RelaxedContrastiveLossOptions
     /// <summary>Margin delta of the push term relu(delta - d_ij)^2. Default 1.</summary>
     public double Delta { get; init; } = 1.0;
 
-    /// <summary>Divide each student distance d_ij by its row mean over k != i. Default true.</summary>
+    /// <summary>Divide each student distance d_ij by its row mean over all N entries (diagonal zero included), as the authors' code does. Default true.</summary>
     public bool NormaliseByRowMean { get; init; } = true;
 }
 
@@ -22,10 +22,13 @@ public sealed record RelaxedContrastiveLossOptions
 /// Learning", CVPR 2021): the teacher's similarities act as soft labels for a contrastive loss on the student.
 /// </summary>
 /// <remarks>
-/// Implemented exactly as: t̂ = L2-normalised teacher embeddings; w_ij = exp(-||t̂_i - t̂_j||^2 / sigma) (no gradient);
-/// d_ij = the student's Euclidean distance (clamp 1e-12 before the sqrt), divided by mean_{k != i} d_ik when
-/// <see cref="RelaxedContrastiveLossOptions.NormaliseByRowMean"/>; loss = 1 / (N(N-1)) * sum_{i != j}
+/// As the authors' code (LabelRelaxation-CVPR21, <c>code/Relaxed_losses.py</c>, <c>Relaxed_Contra</c>; there the
+/// trained network's embedding is the first argument): t̂ = L2-normalised teacher embeddings;
+/// w_ij = exp(-||t̂_i - t̂_j||^2 / sigma) (no gradient); d_ij = the student's Euclidean distance (clamp 1e-12 before the
+/// sqrt, diagonal 0), divided by its row mean over all N entries when
+/// <see cref="RelaxedContrastiveLossOptions.NormaliseByRowMean"/>; loss = 1 / N * sum_{i != j}
 /// [ w_ij d_ij^2 + (1 - w_ij) relu(delta - d_ij)^2 ]. The student embedding is used as given (not normalised).
+/// Checked against that formula in float64 (tests/.../Fixtures/Losses/make_reference.py).
 /// </remarks>
 public sealed class RelaxedContrastiveLoss : EmbeddingDistillationLoss
 {
@@ -66,10 +69,10 @@ public sealed class RelaxedContrastiveLoss : EmbeddingDistillationLoss
         }
         var d = PairwiseDistances.Euclidean(student) * off;
         if (_options.NormaliseByRowMean)
-            d = d / (d.sum(1, keepdim: true) / (n - 1));
+            d = d / (d.sum(1, keepdim: true) / n); // mean over all n entries, the zero diagonal included (authors' code)
         var pull = w * d.pow(2);
         var push = (1 - w) * nn.functional.relu(_options.Delta - d).pow(2);
-        var loss = ((pull + push) * off).sum() / (n * (n - 1));
+        var loss = ((pull + push) * off).sum() / n; // divided by n, not n(n-1) (authors' code)
         return loss.MoveToOuterDisposeScope();
     }
 }

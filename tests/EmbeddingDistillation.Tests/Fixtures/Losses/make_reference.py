@@ -108,19 +108,23 @@ def rkd_angle(student, teacher):
 
 
 def relaxed_contrastive(s, t, sigma=1.0, delta=1.0, row_mean=True):
+    """Relaxed_Contra of the authors' code (LabelRelaxation-CVPR21, code/Relaxed_losses.py; there the trained network's
+    embedding is the first argument): the student's distances with a zero diagonal, each divided by its row mean over
+    all n entries (diagonal included); soft labels exp(-|t_i - t_j|^2 / sigma) of the L2-normalised teacher; pull and
+    push summed over the off-diagonal pairs and divided by n (not n(n-1))."""
     n = len(s)
     tn = F.normalize(t, dim=1)
     loss = 0.0
     d = paper_dist(s)
     for i in range(n):
-        mean_i = sum(d[i, k] for k in range(n) if k != i) / (n - 1)
+        mean_i = sum(d[i, k] for k in range(n) if k != i) / n
         for j in range(n):
             if i == j:
                 continue
             w = math.exp(-float((tn[i] - tn[j]).pow(2).sum()) / sigma)
             dij = d[i, j] / mean_i if row_mean else d[i, j]
             loss = loss + w * dij ** 2 + (1 - w) * torch.relu(delta - dij) ** 2
-    return loss / (n * (n - 1))
+    return loss / n
 
 
 # ---------------------------------------------------------------- metric losses
