@@ -1,0 +1,201 @@
+using System.Globalization;
+using System.Reflection;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace EmbeddingDistillation.Samples.CommandLine;
+
+/// <summary>What a sample's help shows about it.</summary>
+/// <param name="Name">The program name, e.g. <c>Quickstart</c>.</param>
+/// <param name="Description">One paragraph: what it does (the exit codes are appended).</param>
+public sealed record SampleAppInfo(string Name, string Description)
+{
+    /// <summary>True when a bare command line cannot run (the paper pipeline needs --dataset and --root): print the usage and exit 2.</summary>
+    public bool RequiresArguments { get; init; }
+
+    /// <summary>Example command lines shown by --help.</summary>
+    public IReadOnlyList<string[]> Examples { get; init; } = [];
+}
+
+/// <summary>
+/// Runs a sample's command with the conventions every sample shares (docs/command-line.md): Spectre.Console.Cli
+/// parsing with <c>--help</c> and <c>--version</c>; every option checked before any work, with errors naming the
+/// option and the value; exit codes from <see cref="ExitCodes"/>; no stack trace for a usage error; the first
+/// Ctrl+C stops after the current step, a second one kills the process.
+/// </summary>
+public static class SampleApp
+{
+    /// <summary>Runs <typeparamref name="TCommand"/> on <paramref name="args"/> and returns the exit code.</summary>
+    /// <param name="args">The command line.</param>
+    /// <param name="info">Name and description for --help.</param>
+    /// <param name="console">Where help and errors go and which token cancels; null: the process console and Ctrl+C.</param>
+    public static int Run<TCommand>(IReadOnlyList<string> args, SampleAppInfo info, SampleConsole? console = null)
+        where TCommand : class, ICommand
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(info);
+        console ??= SampleConsole.Process();
+        using var ctrlC = console.Cancellation is null ? new CtrlCListener(console.Error) : null;
+        var token = console.Cancellation ?? ctrlC!.Token;
+
+        var app = new CommandApp<TCommand>().WithDescription(info.Description);
+        app.Configure(c => Configure(c, info, console, typeof(TCommand).Assembly));
+        if (args.Count == 0 && info.RequiresArguments)
+        {
+            app.Run(["--help"], token);
+            return ExitCodes.UsageError;
+        }
+        try
+        {
+            OptionSyntax.Check(SettingsType(typeof(TCommand)), args);
+        }
+        catch (UsageException e)
+        {
+            return Refuse(e.Message, console.Error);
+        }
+        return app.Run(args, token);
+    }
+
+    /// <summary>
+    /// Parses and validates <paramref name="args"/> into <typeparamref name="TSettings"/> exactly as
+    /// <see cref="Run{TCommand}"/> does, without running anything (tests, and programs that drive a sample's code).
+    /// </summary>
+    /// <exception cref="UsageException">The command line is refused; the message names the option and the value.</exception>
+    public static TSettings Parse<TSettings>(IReadOnlyList<string> args) where TSettings : CommandSettings
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        OptionSyntax.Check(typeof(TSettings), args);
+        var holder = new SettingsHolder<TSettings>();
+        var app = new CommandApp<CaptureSettings<TSettings>>().WithData(holder);
+        var silent = SampleConsole.ToWriters(TextWriter.Null, TextWriter.Null);
+        app.Configure(c =>
+        {
+            Configure(c, new SampleAppInfo(typeof(TSettings).Name, ""), silent, typeof(TSettings).Assembly);
+            c.PropagateExceptions();
+        });
+        try
+        {
+            app.Run(args);
+        }
+        catch (CommandAppException e)
+        {
+            throw new UsageException(e.Message);
+        }
+        return holder.Value ?? throw new UsageException("Nothing to parse: --help and --version print text and run nothing.");
+    }
+
+    private static void Configure(IConfigurator c, SampleAppInfo info, SampleConsole console, Assembly assembly)
+    {
+        c.SetApplicationName(info.Name);
+        c.SetApplicationVersion(Version(assembly));
+        c.ConfigureConsole(console.Out);
+        c.Settings.Culture = CultureInfo.InvariantCulture;   // "1e-3" and "0.5" whatever the machine's locale
+        c.Settings.StrictParsing = true;
+        c.Settings.ShowOptionDefaultValues = true;
+        c.Settings.CancellationExitCode = ExitCodes.Cancelled;
+        foreach (var example in info.Examples) c.AddExample(example);
+        c.SetExceptionHandler((e, _) => e switch
+        {
+            CommandAppException or UsageException => Refuse(e.Message, console.Error),
+            OperationCanceledException => Cancelled(console.Error),
+            _ => Fail(e, console.Error),
+        });
+    }
+
+    private static int Refuse(string message, TextWriter error)
+    {
+        error.WriteLine($"error: {message}");
+        error.WriteLine("Nothing was run; --help lists the options.");
+        return ExitCodes.UsageError;
+    }
+
+    private static int Cancelled(TextWriter error)
+    {
+        error.WriteLine("Cancelled.");
+        return ExitCodes.Cancelled;
+    }
+
+    private static int Fail(Exception e, TextWriter error)
+    {
+        // Data and file problems are the user's to fix and their messages name the file: no stack trace. Anything
+        // else is a defect of the sample or the library: print everything a bug report needs.
+        bool expected = e is IOException or InvalidDataException or UnauthorizedAccessException or InvalidOperationException or ArgumentException;
+        error.WriteLine(expected ? $"error: {e.Message}" : $"error: unexpected {e}");
+        return ExitCodes.RuntimeFailure;
+    }
+
+    private static string Version(Assembly assembly)
+    {
+        var version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+            ?? assembly.GetName().Version?.ToString() ?? "unknown";
+        return $"{version} (EmbeddingDistillation {typeof(Networks.EmbeddingNetworks).Assembly.GetName().Version})";
+    }
+
+    private static Type SettingsType(Type command)
+    {
+        for (var t = command; t is not null; t = t.BaseType)
+            if (t.IsGenericType && t.GetGenericTypeDefinition() == typeof(Command<>)) return t.GetGenericArguments()[0];
+        throw new ArgumentException($"{command.Name} is not a Command<TSettings>.", nameof(command));
+    }
+
+    private sealed class SettingsHolder<TSettings>
+    {
+        public TSettings? Value { get; set; }
+    }
+
+    private sealed class CaptureSettings<TSettings> : Command<TSettings> where TSettings : CommandSettings
+    {
+        public override int Execute(CommandContext context, TSettings settings, CancellationToken cancellationToken)
+        {
+            ((SettingsHolder<TSettings>)context.Data!).Value = settings;
+            return ExitCodes.Success;
+        }
+    }
+}
+
+/// <summary>Where a sample's help and errors go, and which token cancels it.</summary>
+/// <param name="Out">Spectre's console for help and version text.</param>
+/// <param name="Error">Error lines (stderr).</param>
+/// <param name="Cancellation">The cancellation token; null: Ctrl+C cancels.</param>
+public sealed record SampleConsole(IAnsiConsole Out, TextWriter Error, CancellationToken? Cancellation)
+{
+    /// <summary>The process console; Ctrl+C cancels.</summary>
+    public static SampleConsole Process() => new(AnsiConsole.Console, Console.Error, null);
+
+    /// <summary>Plain-text writers (tests), cancelled by <paramref name="cancellation"/>.</summary>
+    public static SampleConsole ToWriters(TextWriter output, TextWriter error, CancellationToken cancellation = default) =>
+        new(AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(output),
+        }), error, cancellation);
+}
+
+/// <summary>First Ctrl+C: cancel the token (the run stops after its current step). Second: the default hard stop.</summary>
+internal sealed class CtrlCListener : IDisposable
+{
+    private readonly CancellationTokenSource _source = new();
+    private readonly TextWriter _error;
+
+    public CtrlCListener(TextWriter error)
+    {
+        _error = error;
+        Console.CancelKeyPress += OnCancelKeyPress;
+    }
+
+    public CancellationToken Token => _source.Token;
+
+    public void Dispose()
+    {
+        Console.CancelKeyPress -= OnCancelKeyPress;
+        _source.Dispose();
+    }
+
+    private void OnCancelKeyPress(object? sender, ConsoleCancelEventArgs e)
+    {
+        if (_source.IsCancellationRequested) return;
+        e.Cancel = true;
+        _error.WriteLine("Ctrl+C: stopping after the current step (press Ctrl+C again to kill the process).");
+        _source.Cancel();
+    }
+}
