@@ -15,6 +15,20 @@ public sealed record SampleAppInfo(string Name, string Description)
 
     /// <summary>Example command lines shown by --help.</summary>
     public IReadOnlyList<string[]> Examples { get; init; } = [];
+
+    /// <summary>
+    /// Other names of options, e.g. <c>--k</c> for <c>--top-k</c>: names that scripts use but Spectre.Console.Cli
+    /// cannot declare (long names need two letters or more).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Aliases { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The command line with every alias replaced by its option's declared name (<c>--k 3</c>, <c>--k=3</c>).</summary>
+    public string[] ResolveAliases(IReadOnlyList<string> args) => args.Select(a =>
+    {
+        int eq = a.IndexOf('=', StringComparison.Ordinal);
+        string name = eq > 0 ? a[..eq] : a;
+        return Aliases.TryGetValue(name, out var declared) ? declared + a[name.Length..] : a;
+    }).ToArray();
 }
 
 /// <summary>
@@ -35,11 +49,15 @@ public static class SampleApp
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(info);
         console ??= SampleConsole.Process();
+        var declared = info.ResolveAliases(args);
+        var aliasNote = string.Concat(args.Zip(declared).Where(p => p.First != p.Second)
+            .Select(p => $" ({p.First.Split('=')[0]} is another name for {p.Second.Split('=')[0]}.)").Distinct());
+        args = declared;
         using var ctrlC = console.Cancellation is null ? new CtrlCListener(console.Error) : null;
         var token = console.Cancellation ?? ctrlC!.Token;
 
         var app = new CommandApp<TCommand>().WithDescription(info.Description);
-        app.Configure(c => Configure(c, info, console, typeof(TCommand).Assembly));
+        app.Configure(c => Configure(c, info, console, typeof(TCommand).Assembly, aliasNote));
         if (args.Count == 0 && info.RequiresArguments)
         {
             app.Run(["--help"], token);
@@ -51,7 +69,7 @@ public static class SampleApp
         }
         catch (UsageException e)
         {
-            return Refuse(e.Message, console.Error);
+            return Refuse(e.Message + aliasNote, console.Error);
         }
         return app.Run(args, token);
     }
@@ -70,7 +88,7 @@ public static class SampleApp
         var silent = SampleConsole.ToWriters(TextWriter.Null, TextWriter.Null);
         app.Configure(c =>
         {
-            Configure(c, new SampleAppInfo(typeof(TSettings).Name, ""), silent, typeof(TSettings).Assembly);
+            Configure(c, new SampleAppInfo(typeof(TSettings).Name, ""), silent, typeof(TSettings).Assembly, "");
             c.PropagateExceptions();
         });
         try
@@ -84,7 +102,7 @@ public static class SampleApp
         return holder.Value ?? throw new UsageException("Nothing to parse: --help and --version print text and run nothing.");
     }
 
-    private static void Configure(IConfigurator c, SampleAppInfo info, SampleConsole console, Assembly assembly)
+    private static void Configure(IConfigurator c, SampleAppInfo info, SampleConsole console, Assembly assembly, string aliasNote)
     {
         c.SetApplicationName(info.Name);
         c.SetApplicationVersion(Version(assembly));
@@ -96,7 +114,7 @@ public static class SampleApp
         foreach (var example in info.Examples) c.AddExample(example);
         c.SetExceptionHandler((e, _) => e switch
         {
-            CommandAppException or UsageException => Refuse(e.Message, console.Error),
+            CommandAppException or UsageException => Refuse(e.Message + aliasNote, console.Error),
             OperationCanceledException => Cancelled(console.Error),
             _ => Fail(e, console.Error),
         });
