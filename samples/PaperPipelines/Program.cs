@@ -1,6 +1,6 @@
 using EmbeddingDistillation.Samples;
 using EmbeddingDistillation.Vision;
-using EmbeddingDistillation.Vision.Pipelines;
+using EmbeddingDistillation.Samples.PaperPipelines;
 using TorchSharp;
 
 // The paper's experiments on CUB-200-2011, Cars-196 and Stanford Online Products: teacher training, student

@@ -1,6 +1,6 @@
 using EmbeddingDistillation.Evaluation;
 using EmbeddingDistillation.Networks;
-using EmbeddingDistillation.Vision.Pipelines;
+using EmbeddingDistillation.Samples.PaperPipelines;
 using static TorchSharp.torch;
 
 namespace EmbeddingDistillation.Tests.Pipelines;

@@ -1,5 +1,5 @@
 using EmbeddingDistillation.Evaluation;
-using EmbeddingDistillation.Vision.Pipelines;
+using EmbeddingDistillation.Samples.PaperPipelines;
 
 namespace EmbeddingDistillation.Tests.Pipelines;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using EmbeddingDistillation.Evaluation;
 using EmbeddingDistillation.Vision;
-using EmbeddingDistillation.Vision.Pipelines;
+using EmbeddingDistillation.Samples.PaperPipelines;
 using Xunit.Abstractions;
 
 namespace EmbeddingDistillation.Tests.Pipelines;

@@ -1,6 +1,7 @@
+using EmbeddingDistillation.Vision;
 using System.Globalization;
 
-namespace EmbeddingDistillation.Vision.Pipelines;
+namespace EmbeddingDistillation.Samples.PaperPipelines;
 
 /// <summary>A command-line error of the paper pipelines; the message names the option at fault.</summary>
 public sealed class PaperArgumentException : ArgumentException

@@ -1,4 +1,6 @@
-namespace EmbeddingDistillation.Vision.Pipelines;
+using EmbeddingDistillation.Vision;
+
+namespace EmbeddingDistillation.Samples.PaperPipelines;
 
 /// <summary>
 /// Options of <see cref="PaperPipeline"/>. Null values take the dataset's <see cref="PaperPreset"/>; the other

@@ -4,15 +4,12 @@ using EmbeddingDistillation.Data;
 using EmbeddingDistillation.Evaluation;
 using EmbeddingDistillation.Losses;
 using EmbeddingDistillation.Networks;
+using EmbeddingDistillation.Samples.Runs;
 using EmbeddingDistillation.Training;
+using EmbeddingDistillation.Vision;
 using TorchSharp;
 
-namespace EmbeddingDistillation.Vision.Pipelines;
-
-/// <summary>Runs one training run, e.g. under a console progress bar: call <paramref name="train"/> with a progress sink (or null).</summary>
-/// <param name="title">The run's name.</param>
-/// <param name="train">Trains and returns the result.</param>
-public delegate TrainingResult TrainingRunner(string title, Func<IProgress<TrainingProgress>?, TrainingResult> train);
+namespace EmbeddingDistillation.Samples.PaperPipelines;
 
 /// <summary>
 /// The paper's experiment end to end on a real dataset: read and split it (paper counts printed beside the real
