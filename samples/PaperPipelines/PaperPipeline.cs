@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text;
-using EmbeddingDistillation.Data;
 using EmbeddingDistillation.Evaluation;
 using EmbeddingDistillation.Losses;
 using EmbeddingDistillation.Networks;
@@ -13,13 +11,19 @@ namespace EmbeddingDistillation.Samples.PaperPipelines;
 
 /// <summary>
 /// The paper's experiment end to end on a real dataset: read and split it (paper counts printed beside the real
-/// ones), train the teacher with the triplet loss (or load it), distil every student with every method (baseline,
-/// absolute, relative, and optionally RKD, hint, attention; semi-supervised and cross-quality variants), evaluate
-/// all of them with the dataset's Recall@K (plus MAP@R, parameters, MACs, latency), and write the report folder
-/// (results.csv in the shared format, results.md, summary.txt).
+/// ones), check every image once, train the teacher with the triplet loss (or load it), distil every student with
+/// every method (baseline, absolute, relative, and optionally RKD, hint, attention; semi-supervised and
+/// cross-quality variants), evaluate all of them with the dataset's Recall@K (plus MAP@R, parameters, MACs,
+/// latency), and write the report folder. Every run lives in <c>REPORT/checkpoints/NAME</c> (<see cref="RunFolder"/>):
+/// with <see cref="PaperPipelineOptions.Resume"/> a finished run is reloaded and an interrupted one continues.
 /// </summary>
 public sealed class PaperPipeline
 {
+    /// <summary>Everything the pipeline writes into its report folder (what <c>--overwrite</c> deletes).</summary>
+    internal static readonly SampleOutputs Outputs = new(
+        ["results.csv", "results.md", "summary.txt", "teacher.weights", PaperReport.SkippedImagesFile, "training-loss.png", "recall-at-k.png"],
+        ["checkpoints"]);
+
     private readonly PaperPipelineOptions _o;
     private readonly TextWriter _log;
     private readonly TrainingRunner _runner;
@@ -48,72 +52,50 @@ public sealed class PaperPipeline
     /// <summary>The Recall@K cut-offs reported (the preset's).</summary>
     public IReadOnlyList<int> RecallKs => _preset.RecallKs;
 
+    /// <summary>Checkpoints are written with <c>--checkpoints</c>, and always when resuming.</summary>
+    private bool Checkpoints => _o.Checkpoints || _o.Resume;
+
+    private double Lr => _o.LearningRate ?? _preset.LearningRate;
+
     /// <summary>Runs everything and writes the report.</summary>
-    /// <param name="cancellationToken">Stops after the current step (checkpoints allow resuming).</param>
+    /// <param name="cancellationToken">Stops after the current step (finished runs and checkpoints allow resuming).</param>
+    /// <exception cref="Samples.CommandLine.UsageException">The report folder holds a run that neither <c>Resume</c> nor <c>Overwrite</c> allows touching, or one made with other settings.</exception>
+    /// <exception cref="ImageDataException">An annotation or image file is missing or corrupt (found before any training).</exception>
     public PaperPipelineResult Run(CancellationToken cancellationToken = default)
     {
+        if (!Directory.Exists(_o.Root))
+            throw new DirectoryNotFoundException($"Dataset root '{_o.Root}' (--root) does not exist. See docs/paper.md for the download and folder layout.");
+        foreach (var line in ReportFolder.Prepare(_o.Report, _o.RunSettings(), _o.Resume, _o.Overwrite, Outputs)) _log.WriteLine(line);
+        if (_o.Resume && !_o.Checkpoints)
+            _log.WriteLine("--resume implies --checkpoints: every run saves last.ckpt at each epoch end, so another interruption loses at most one epoch.");
+
         int size = ImageSize;
         bool smallStem = _o.SmallStem ?? size <= 64;
         int dim = _o.EmbeddingDimension ?? _preset.EmbeddingDimension;
-        string teacherName = _o.Teacher ?? _preset.Teacher;
         var students = _o.Students ?? _preset.Students;
         int epochs = _o.Epochs ?? _preset.Epochs;
-        var split = Restrict(ReadSplit());
-        Directory.CreateDirectory(_o.Report);
-        _log.WriteLine(split.Summary());
-        if (_o.MaxClasses is not null || _o.MaxImagesPerClass is not null)
-            _log.WriteLine($"Smoke-run restriction: at most {_o.MaxClasses?.ToString(CultureInfo.InvariantCulture) ?? "all"} classes per part, {_o.MaxImagesPerClass?.ToString(CultureInfo.InvariantCulture) ?? "all"} images per class (counts above are after it).");
-
-        var imageOptions = new ImageDatasetOptions { Transform = new ImageTransformOptions { ImageSize = size } };
-        var teacherTrain = ImageDataset.FromSplit(split, split.Train, imageOptions);
-        var testClean = ImageDataset.FromSplit(split, split.Test, imageOptions);
-        ImageDataset studentTrain = _o.CrossQuality
-            ? new CrossQualityDataset(split.Layout, split.Train.Records, _o.LowQuality, imageOptions, $"{split.Layout.Name} train (cross-quality)")
-            : teacherTrain;
-        var studentTest = _o.CrossQuality
-            ? new ImageDataset(split.Layout, split.Test.Records, imageOptions with { LowQuality = _o.LowQuality }, $"{split.Layout.Name} test (low quality)")
-            : testClean;
-        ImageDataset? unlabelled = _o.Unlabelled is null ? null
-            : UnlabelledImageFolder.Open(_o.Unlabelled, imageOptions, _o.CrossQuality ? _o.LowQuality : null);
-        if (unlabelled is not null)
-            _log.WriteLine($"Semi-supervised: {unlabelled.Count:N0} unlabelled images below {_o.Unlabelled}, {_o.UnlabelledRatio.ToString(CultureInfo.InvariantCulture)} unlabelled batch(es) per labelled batch in distillation runs.");
+        var data = PaperData.Load(_o, _preset, _log, _warnings, cancellationToken);
+        if (data.Unlabelled is not null)
+            _log.WriteLine($"Semi-supervised: {data.Unlabelled.Count:N0} unlabelled images below {_o.Unlabelled}, {_o.UnlabelledRatio.ToString(CultureInfo.InvariantCulture)} unlabelled batch(es) per labelled batch in distillation runs.");
         if (_o.CrossQuality)
             _log.WriteLine($"Cross-quality: students train and are tested on images downscaled x{_o.LowQuality.DownscaleFactor.ToString(CultureInfo.InvariantCulture)}" +
                 $"{(_o.LowQuality.JpegQuality is int q ? $" + JPEG q{q}" : "")}; the teacher sees the clean images.");
 
         var netOptions = new EmbeddingNetworkOptions { SmallInputStem = smallStem, BaseWidth = _o.BaseWidth };
         WarnIfFromScratch(students);
-
         var device = Devices.Pick(_o.Device);
-        _log.WriteLine($"Device {device}; crops {size} px (resize {imageOptions.Transform.EffectiveResizeSize}){(smallStem ? ", small-input stems" : "")}; " +
+        _log.WriteLine($"Device {device}; crops {size} px (resize {data.ImageOptions.Transform.EffectiveResizeSize}){(smallStem ? ", small-input stems" : "")}; " +
             $"batches {_preset.ClassesPerBatch} x {_preset.ImagesPerClass}; Adam lr {Lr.ToString("G3", CultureInfo.InvariantCulture)}, weight decay {_preset.WeightDecay.ToString(CultureInfo.InvariantCulture)}; " +
-            $"{epochs} epochs x {BatchesPerEpoch(teacherTrain)} batches{(_o.MaxSteps is int ms ? $" (at most {ms} steps per run)" : "")}.");
+            $"{epochs} epochs x {data.BatchesPerEpoch(data.TeacherTrain)} batches{(_o.MaxSteps is int ms ? $" (at most {ms} steps per run)" : "")}.");
 
         var runs = new List<PaperRun>();
         // Teacher: trained with the triplet loss alone on the clean images (or loaded).
         torch.manual_seed(_o.Seed);
-        var teacher = EmbeddingNetworks.Create(teacherName, dim, netOptions);
+        var teacher = EmbeddingNetworks.Create(_o.Teacher ?? _preset.Teacher, dim, netOptions);
         LoadImageNet(teacher, _o.TeacherWeights, smallStem, "teacher");
-        string teacherFile = _o.TeacherCheckpoint ?? Path.Combine(_o.Report, "teacher.weights");
-        TrainingResult? teacherTraining = null;
-        int teacherSteps = 0;
-        if (_o.TeacherCheckpoint is not null && File.Exists(_o.TeacherCheckpoint))
-        {
-            NetworkCheckpoint.Load(teacher, _o.TeacherCheckpoint);
-            _log.WriteLine($"Teacher {teacher.Name}: loaded trained weights from {_o.TeacherCheckpoint} (training skipped).");
-        }
-        else
-        {
-            var data = Data(teacherTrain, null, split);
-            var counter = new StepCounter();
-            teacherTraining = Train($"teacher {teacher.Name}", teacher, TrainingObjective.MetricOnly(new TripletLoss()), data,
-                _o.TeacherEpochs ?? epochs, "teacher", counter, cancellationToken);
-            teacherSteps = counter.Labelled;
-            NetworkCheckpoint.Save(teacher, teacherFile);
-            _log.WriteLine($"Teacher weights saved to {teacherFile}.");
-        }
+        var (teacherTraining, teacherSteps) = TrainOrLoadTeacher(teacher, data, epochs, cancellationToken);
         teacher.to(device);
-        runs.Add(Evaluate($"teacher-{teacher.Name}", ModelRole.Teacher, teacher, testClean, teacherTraining, teacherSteps, 0, cancellationToken));
+        runs.Add(Evaluate($"teacher-{teacher.Name}", ModelRole.Teacher, teacher, data.TestClean, teacherTraining, teacherSteps, 0, cancellationToken));
 
         for (int j = 0; j < students.Count; j++)
         {
@@ -123,91 +105,51 @@ public sealed class PaperPipeline
                 torch.manual_seed(_o.Seed); // every method starts from the same student initialisation
                 var student = EmbeddingNetworks.Create(students[j], dim, netOptions);
                 LoadImageNet(student, _o.StudentWeights is { } sw && j < sw.Count ? sw[j] : null, smallStem, "student");
-                var (objective, description) = Objective(method, teacher, student);
+                var (objective, description) = PaperObjectives.Create(method, _o, _preset, teacher, student);
                 bool distils = objective.DistillationTerms.Count > 0;
-                var data = Data(studentTrain, distils ? unlabelled : null, split);
+                var trainingData = data.TrainingData(data.StudentTrain, distils ? data.Unlabelled : null);
                 string name = $"{student.Name}-{method}";
                 _log.WriteLine($"Student run {name}: {description}.");
-                var counter = new StepCounter();
-                var result = Train(name, student, objective, data, epochs, name, counter, cancellationToken);
+                var (result, steps) = TrainOrReload(name, new RunFolder(RunPath(name)), student, objective, trainingData, epochs, cancellationToken);
                 student.to(device);
-                runs.Add(Evaluate(name, distils ? ModelRole.Distilled : ModelRole.Baseline, student, studentTest, result, counter.Labelled, counter.Unlabelled, cancellationToken));
+                runs.Add(Evaluate(name, distils ? ModelRole.Distilled : ModelRole.Baseline, student, data.StudentTest, result, steps.Labelled, steps.Unlabelled, cancellationToken));
                 student.Dispose();
             }
         }
 
-        WriteReport(split, runs);
-        return new PaperPipelineResult(_o.Report, split, runs, _warnings);
+        PaperReport.Write(_o, _preset, ImageSize, data, runs, _warnings, _log);
+        return new PaperPipelineResult(_o.Report, data.Split, runs, _warnings);
     }
 
-    private double Lr => _o.LearningRate ?? _preset.LearningRate;
+    private string RunPath(string name) => Path.Combine(_o.Report, "checkpoints", name.Replace(' ', '-'));
 
-    private DatasetSplit ReadSplit()
+    /// <summary>The teacher: reloaded when an earlier session finished it, loaded from --teacher-checkpoint when that exists, else trained.</summary>
+    private (TrainingResult? Training, int LabelledSteps) TrainOrLoadTeacher(EmbeddingNetwork teacher, PaperData data, int epochs, CancellationToken ct)
     {
-        if (!Directory.Exists(_o.Root))
-            throw new DirectoryNotFoundException($"Dataset root '{_o.Root}' (--root) does not exist. See docs/paper.md for the download and folder layout.");
-        switch (_o.Dataset)
+        string teacherFile = _o.TeacherCheckpoint ?? Path.Combine(_o.Report, "teacher.weights");
+        var folder = new RunFolder(RunPath("teacher"), teacherFile);
+        if (!folder.IsFinished && _o.TeacherCheckpoint is not null && File.Exists(_o.TeacherCheckpoint))
         {
-            case PaperDataset.Cub:
-                return PaperSplits.Cub(Cub200.Read(_o.Root), _o.ValidationFraction);
-            case PaperDataset.Cars:
-                var layout = File.Exists(Path.Combine(_o.Root, "cars_annos.mat")) || !Directory.Exists(Path.Combine(_o.Root, "train"))
-                    ? Cars196.Read(_o.Root)
-                    : Cars196.ReadClassFolders(_o.Root);
-                return PaperSplits.Cars(layout, _o.ValidationFraction);
-            default:
-                return PaperSplits.Sop(StanfordOnlineProducts.Read(_o.Root), _o.ValidationFraction);
+            NetworkCheckpoint.Load(teacher, _o.TeacherCheckpoint);
+            _log.WriteLine($"Teacher {teacher.Name}: loaded trained weights from {_o.TeacherCheckpoint} (training skipped).");
+            return (null, 0);
         }
+        var (result, steps) = TrainOrReload($"teacher {teacher.Name}", folder, teacher, TrainingObjective.MetricOnly(new TripletLoss()),
+            data.TrainingData(data.TeacherTrain, null), _o.TeacherEpochs ?? epochs, ct);
+        _log.WriteLine($"Teacher weights in {teacherFile}.");
+        return (result, steps.Labelled);
     }
 
-    /// <summary>Keeps the first classes of each part and the first images of each class (smoke runs).</summary>
-    private DatasetSplit Restrict(DatasetSplit split)
+    /// <summary>Trains one run in its folder and records it as finished, or reloads it when an earlier session finished it.</summary>
+    private (TrainingResult Result, (int Labelled, int Unlabelled) Steps) TrainOrReload(string title, RunFolder folder, EmbeddingNetwork network,
+        TrainingObjective objective, TrainingData data, int epochs, CancellationToken cancellationToken)
     {
-        if (_o.MaxClasses is null && _o.MaxImagesPerClass is null) return split;
-        SplitPart Limit(SplitPart part)
+        if (folder.IsFinished)
         {
-            var keep = part.Records.Select(r => r.ClassId).Distinct().Order().Take(_o.MaxClasses ?? int.MaxValue).ToHashSet();
-            var records = part.Records.Where(r => keep.Contains(r.ClassId)).GroupBy(r => r.ClassId)
-                .SelectMany(g => g.Take(_o.MaxImagesPerClass ?? int.MaxValue)).ToArray();
-            return part with { Records = records };
+            var done = folder.LoadFinished(network, out var counters);
+            _log.WriteLine($"  {title}: finished in an earlier session, reloaded from {folder.Path} (not retrained).");
+            return (done, (counters.GetValueOrDefault("labelled"), counters.GetValueOrDefault("unlabelled")));
         }
-        return split with { Train = Limit(split.Train), Validation = Limit(split.Validation), Test = Limit(split.Test) };
-    }
-
-    private int BatchesPerEpoch(IEmbeddingDataset train) =>
-        _o.BatchesPerEpoch ?? Math.Max(1, train.Labels.Distinct().Count() / _preset.ClassesPerBatch);
-
-    private TrainingData Data(ImageDataset train, ImageDataset? unlabelled, DatasetSplit split)
-    {
-        var sampler = new ClassBalancedSampler(train.Labels, new ClassBalancedSamplerOptions
-        {
-            ClassesPerBatch = _preset.ClassesPerBatch, ImagesPerClass = _preset.ImagesPerClass,
-            BatchesPerEpoch = BatchesPerEpoch(train), Seed = _o.Seed,
-        });
-        int batch = _preset.ClassesPerBatch * _preset.ImagesPerClass;
-        IValidator? validator = null;
-        if (split.Validation.Records.Count >= 2)
-        {
-            var val = train is CrossQualityDataset
-                ? new ImageDataset(split.Layout, split.Validation.Records, train.Options with { LowQuality = _o.LowQuality }, $"{split.Layout.Name} validation")
-                : ImageDataset.FromSplit(split, split.Validation, train.Options);
-            validator = new RetrievalValidator(val, _preset.RecallKs, _o.EvaluationBatchSize);
-        }
-        return new TrainingData
-        {
-            Train = train,
-            Sampler = sampler,
-            Unlabelled = unlabelled,
-            UnlabelledSampler = unlabelled is null ? null
-                : new BatchSampler(unlabelled.Count, Math.Min(batch, unlabelled.Count), shuffle: true, dropLast: true, seed: _o.Seed),
-            UnlabelledRatio = _o.UnlabelledRatio,
-            Validator = validator,
-        };
-    }
-
-    private TrainingResult Train(string title, EmbeddingNetwork network, TrainingObjective objective, TrainingData data, int epochs,
-        string runFolder, StepCounter counter, CancellationToken cancellationToken)
-    {
         var options = new TrainingOptions
         {
             Epochs = epochs,
@@ -217,52 +159,20 @@ public sealed class PaperPipeline
             Seed = _o.Seed,
             Device = _o.Device,
             ValidateEveryEpochs = Math.Max(1, epochs / 20),
-            CheckpointDirectory = _o.Checkpoints ? Path.Combine(_o.Report, "checkpoints", runFolder.Replace(' ', '-')) : null,
+            CheckpointDirectory = Checkpoints ? folder.Path : null,
+            Resume = _o.Resume,
         };
-        var trainer = new Trainer();
-        var result = _runner(title, outer => trainer.Fit(network, objective, data, options, counter.Wrap(outer), cancellationToken));
+        var counter = new StepCounter();
+        var result = _runner(title, outer => new Trainer().Fit(network, objective, data, options, counter.Wrap(outer), cancellationToken));
         _log.WriteLine($"  {title}: {result.Steps} steps ({counter.Labelled} labelled{(counter.Unlabelled > 0 ? $" + {counter.Unlabelled} unlabelled" : "")}) in {result.Elapsed.TotalSeconds:F1} s, " +
             $"{result.ImagesPerSecond.ToString("F1", CultureInfo.InvariantCulture)} training images/s{(result.Resumed ? " (resumed from its checkpoint)" : "")}.");
-        if (result.Cancelled) throw new OperationCanceledException($"Training of {title} was cancelled; with --checkpoints, re-running the same command resumes it.");
-        return result;
-    }
-
-    private (TrainingObjective Objective, string Description) Objective(string method, EmbeddingNetwork teacher, EmbeddingNetwork student)
-    {
-        if (method == "baseline") return (TrainingObjective.MetricOnly(new TripletLoss()), "triplet loss alone (baseline)");
-        var terms = new List<WeightedDistillationTerm>();
-        var parts = new List<string> { "triplet" };
-        FeatureTapPair? taps = null;
-        FeatureTapPair Taps() => taps ??= FeatureTapPair.Select(teacher, student, _o.FeatureTaps);
-        void Add(IDistillationLoss loss, double weight, string what)
-        {
-            terms.Add(new WeightedDistillationTerm(loss, weight));
-            parts.Add($"{weight.ToString("G4", CultureInfo.InvariantCulture)} * {what}");
-        }
-        foreach (var term in method.Split('+'))
-        {
-            switch (term)
-            {
-                case "absolute": Add(new AbsoluteTeacherLoss(), _o.AbsoluteWeight ?? _preset.AbsoluteWeight, "absolute"); break;
-                case "relative": Add(new RelativeTeacherLoss(), _o.RelativeWeight ?? _preset.RelativeWeight, "relative"); break;
-                case "rkd":
-                    Add(new RkdDistanceLoss(), _o.RkdWeights.Distance, "rkd-distance");
-                    Add(new RkdAngleLoss(), _o.RkdWeights.Angle, "rkd-angle");
-                    break;
-                case "hint":
-                    var h = Taps();
-                    Add(new HintLoss(h.Student.Channels, h.Teacher.Channels, new HintLossOptions { StudentTap = h.Student.Name, TeacherTap = h.Teacher.Name }),
-                        _o.HintWeight, $"hint[{h}]");
-                    break;
-                case "attention":
-                    var a = Taps();
-                    Add(new AttentionTransferLoss(new AttentionTapPair(a.Student.Name, a.Teacher.Name)), _o.AttentionWeight, $"attention[{a}]");
-                    break;
-                default:
-                    throw new ArgumentException($"Unknown distillation term '{term}' in method '{method}'; known: {string.Join(", ", PaperPipelineArguments.Terms)}.");
-            }
-        }
-        return (TrainingObjective.Distillation(new TripletLoss(), teacher, terms.ToArray()), string.Join(" + ", parts));
+        if (result.Cancelled)
+            throw new OperationCanceledException(Checkpoints
+                ? $"Training of {title} stopped after step {result.Steps}; its checkpoint is in {folder.Path}."
+                : $"Training of {title} stopped after step {result.Steps}, without a checkpoint (no --checkpoints): a resume trains it again from the start.");
+        folder.MarkFinished(network, result, $"{title}: {epochs} epochs",
+            new Dictionary<string, int> { ["labelled"] = counter.Labelled, ["unlabelled"] = counter.Unlabelled });
+        return (result, (counter.Labelled, counter.Unlabelled));
     }
 
     private PaperRun Evaluate(string name, ModelRole role, EmbeddingNetwork network, ImageDataset test, TrainingResult? training,
@@ -303,28 +213,6 @@ public sealed class PaperPipeline
         string w = $"WARNING: no ImageNet weights for {string.Join(", ", missing)}: training from scratch (the paper's numbers need pretrained backbones; see docs/paper.md).";
         _warnings.Add(w);
         _log.WriteLine(w);
-    }
-
-    private void WriteReport(DatasetSplit split, IReadOnlyList<PaperRun> runs)
-    {
-        var results = runs.Select(r => r.Result).ToArray();
-        ResultsTable.Write(_o.Report, results);
-        var ks = _preset.RecallKs;
-        var md = new StringBuilder();
-        md.AppendLine($"# {_preset.DisplayName}: distillation report").AppendLine();
-        md.AppendLine($"Test classes: {split.Test.ClassCount:N0}, test images: {split.Test.Records.Count:N0}; crops {ImageSize} px; " +
-            $"Recall@K over {(_o.SopQueries is int q ? $"{q:N0} random queries against the full test gallery" : "every test image as a query")}, self-match excluded.");
-        if (_o.CrossQuality) md.AppendLine("Cross-quality: the teacher is evaluated on clean test images, the students on degraded ones.");
-        foreach (var w in _warnings) md.AppendLine().AppendLine($"> {w}");
-        md.AppendLine().Append(ResultsTable.ToMarkdown(results, ks)).AppendLine();
-        md.AppendLine("| run | steps | labelled | unlabelled | training images/s | training time (s) |").AppendLine("|---|---:|---:|---:|---:|---:|");
-        foreach (var r in runs)
-            md.AppendLine(r.Training is null
-                ? $"| {r.Name} | loaded | - | - | - | - |"
-                : $"| {r.Name} | {r.Training.Steps} | {r.LabelledSteps} | {r.UnlabelledSteps} | {r.Training.ImagesPerSecond.ToString("F1", CultureInfo.InvariantCulture)} | {r.Training.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} |");
-        File.WriteAllText(Path.Combine(_o.Report, "results.md"), md.ToString());
-        File.WriteAllText(Path.Combine(_o.Report, "summary.txt"), split.Summary());
-        _log.WriteLine($"Report written to {Path.GetFullPath(_o.Report)} (results.csv, results.md, summary.txt).");
     }
 
     /// <summary>Counts labelled and unlabelled steps from the trainer's progress (an unlabelled batch has no metric term).</summary>

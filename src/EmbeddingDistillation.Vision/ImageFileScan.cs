@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
-using System.Text;
 
 namespace EmbeddingDistillation.Vision;
 
@@ -97,16 +95,6 @@ public sealed class ImageScanReport
         ArgumentNullException.ThrowIfNull(records);
         var bad = Corrupt.Select(p => p.Record).ToHashSet(ReferenceEqualityComparer.Instance);
         return records.Where(r => !bad.Contains(r)).ToArray();
-    }
-
-    /// <summary>The first <paramref name="max"/> problems, one per line, and how many more there are.</summary>
-    /// <param name="max">Lines to show.</param>
-    public string Describe(int max = 10)
-    {
-        var sb = new StringBuilder();
-        foreach (var p in Problems.Take(max)) sb.AppendLine($"  {p}");
-        if (Problems.Count > max) sb.AppendLine(CultureInfo.InvariantCulture, $"  ... and {Problems.Count - max} more");
-        return sb.ToString();
     }
 }
 

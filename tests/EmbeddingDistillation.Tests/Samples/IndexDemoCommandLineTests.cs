@@ -53,6 +53,15 @@ public sealed class IndexDemoCommandLineTests : IDisposable
         Assert.True(forced.Force);
     }
 
+    [Fact]
+    public void HelpAndVersionExitWithZero()
+    {
+        var help = SampleRun.Run<IndexDemoCommand>(IndexDemoCommand.Info, "--help");
+        Assert.Equal(ExitCodes.Success, help.ExitCode);
+        Assert.Contains("--force", help.Output);
+        Assert.Equal(ExitCodes.Success, SampleRun.Run<IndexDemoCommand>(IndexDemoCommand.Info, "--version").ExitCode);
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_folder, recursive: true); } catch (IOException) { }

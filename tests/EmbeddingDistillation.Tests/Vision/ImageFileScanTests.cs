@@ -36,8 +36,6 @@ public class ImageFileScanTests
         Assert.StartsWith(report.Problems[0].Path + ": ", report.Problems[0].ToString());
         // Skipping corrupt images keeps the good ones and the missing one (a missing file is never skipped silently).
         Assert.Equal(["ok/a.jpg", "bad/missing.jpg", "ok/b.png"], report.WithoutCorrupt(layout.Records).Select(r => r.RelativePath));
-        Assert.Contains("bad/empty.jpg", report.Describe(max: 4).Replace('\\', '/'));
-        Assert.Contains("and 1 more", report.Describe(max: 3));
     }
 
     public static TheoryData<string> Damages => new() { "cut-10%", "cut-50%", "cut-90%", "cut-eoi", "flip-header", "flip-middle", "zeros-middle" };
