@@ -32,7 +32,7 @@ internal sealed class PaperCommand : Command<PaperSettings>
         }
         catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
         {
-            Console.Error.WriteLine($"Stopped: {e.Message} Finished runs are kept in {options.Report}; rerun the same command with --resume " +
+            Console.Error.WriteLine($"Stopped.{SampleApp.CancellationDetail(e)} Finished runs are kept in {options.Report}; rerun the same command with --resume " +
                 "to continue (finished runs are reloaded; --resume turns checkpoints on).");
             return ExitCodes.Cancelled;
         }

@@ -25,7 +25,7 @@ internal sealed class QuickstartCommand : Command<QuickstartSettings>
         catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
         {
             AnsiConsole.MarkupLine(Markup.Escape(
-                $"Stopped: {e.Message} Finished runs and checkpoints are kept in {options.Report}; rerun the same command " +
+                $"Stopped.{SampleApp.CancellationDetail(e)} Finished runs and checkpoints are kept in {options.Report}; rerun the same command " +
                 "with --resume to continue (finished runs are reloaded, the interrupted one continues from its last checkpoint)."));
             return ExitCodes.Cancelled;
         }

@@ -102,6 +102,10 @@ public static class SampleApp
         return holder.Value ?? throw new UsageException("Nothing to parse: --help and --version print text and run nothing.");
     }
 
+    /// <summary>" " + the cancellation's own message when it says more than .NET's generic one, else "".</summary>
+    public static string CancellationDetail(OperationCanceledException e) =>
+        e.Message == new OperationCanceledException().Message ? "" : " " + e.Message;
+
     private static void Configure(IConfigurator c, SampleAppInfo info, SampleConsole console, Assembly assembly, string aliasNote)
     {
         c.SetApplicationName(info.Name);
