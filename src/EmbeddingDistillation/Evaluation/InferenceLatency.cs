@@ -24,6 +24,7 @@ public static class InferenceLatency
         ArgumentOutOfRangeException.ThrowIfLessThan(imageSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(iterations, 1);
+        Primitives.TorchRuntime.EnsureConfigured();
         bool wasTraining = network.Module.training;
         network.Module.eval();
         try

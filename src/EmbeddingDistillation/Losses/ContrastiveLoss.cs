@@ -43,7 +43,7 @@ public sealed class ContrastiveLoss : MetricLossModule
         using var scope = NewDisposeScope();
         var y = LossInputs.Labelled(embeddings, labels, nameof(ContrastiveLoss));
         if (FusedPairwise.Supports(embeddings) && !TorchPath)
-            return ContrastiveFused.Forward(embeddings, y, PositiveMargin, NegativeMargin).MoveToOuterDisposeScope();
+            return LossInputs.PropagateNonFinite(ContrastiveFused.Forward(embeddings, y, PositiveMargin, NegativeMargin), embeddings).MoveToOuterDisposeScope();
         var n = y.shape[0];
         var d = PairwiseDistances.Euclidean(embeddings);
         var same = y.unsqueeze(1).eq(y.unsqueeze(0));

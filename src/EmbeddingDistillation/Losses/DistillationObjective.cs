@@ -12,20 +12,44 @@ public sealed record WeightedTerm(IDistillationLoss Loss, double Weight);
 /// <summary>The value of an objective for one batch: the total to back-propagate and each term for logging.</summary>
 public sealed class ObjectiveValue : IDisposable
 {
-    internal ObjectiveValue(Tensor total, IReadOnlyDictionary<string, double> terms)
+    private readonly string[] _names;
+    private IReadOnlyDictionary<string, double>? _terms;
+
+    internal ObjectiveValue(Tensor total, string[] names, Tensor termValues)
     {
         Total = total;
-        Terms = terms;
+        _names = names;
+        TermValues = termValues;
     }
 
     /// <summary>The weighted total (scalar, with gradient).</summary>
     public Tensor Total { get; }
 
-    /// <summary>Each term's unweighted value by name (e.g. <c>triplet</c>, <c>relative</c>), detached, for logging.</summary>
-    public IReadOnlyDictionary<string, double> Terms { get; }
+    /// <summary>
+    /// Each term's unweighted value by name (e.g. <c>triplet</c>, <c>relative</c>), for logging. Reading it copies
+    /// the values to the host once; the trainer instead reads <see cref="TermValues"/> with its other checks.
+    /// </summary>
+    public IReadOnlyDictionary<string, double> Terms => _terms ??= ReadTerms();
 
-    /// <summary>Disposes the total.</summary>
-    public void Dispose() => Total.Dispose();
+    /// <summary>The term names, in the order of <see cref="TermValues"/>.</summary>
+    internal IReadOnlyList<string> TermNames => _names;
+
+    /// <summary>The unweighted term values [k] (float64, detached, on the loss's device).</summary>
+    internal Tensor TermValues { get; }
+
+    /// <summary>Disposes the total and the term values.</summary>
+    public void Dispose()
+    {
+        Total.Dispose();
+        TermValues.Dispose();
+    }
+
+    private Dictionary<string, double> ReadTerms()
+    {
+        using var host = TermValues.cpu();
+        var values = host.data<double>().ToArray();
+        return _names.Select((n, i) => (n, values[i])).ToDictionary(p => p.n, p => p.Item2);
+    }
 }
 
 /// <summary>
@@ -92,7 +116,10 @@ public sealed class DistillationObjective
     /// <param name="student">The student's output.</param>
     /// <param name="teacher">The teacher's output for the same images; may be null only when there are no terms.</param>
     /// <param name="labels">Labels [N] (-1 = unlabelled); may be null only without a student loss.</param>
-    public ObjectiveValue Compute(EmbeddingOutput student, EmbeddingOutput? teacher, Tensor? labels)
+    public ObjectiveValue Compute(EmbeddingOutput student, EmbeddingOutput? teacher, Tensor? labels) => Compute(student, teacher, labels, null);
+
+    /// <summary>Computes the objective; <paramref name="labelledCount"/>, when the caller knows it, saves a host sync.</summary>
+    internal ObjectiveValue Compute(EmbeddingOutput student, EmbeddingOutput? teacher, Tensor? labels, int? labelledCount)
     {
         ArgumentNullException.ThrowIfNull(student);
         if (_terms.Length > 0 && teacher is null)
@@ -100,12 +127,13 @@ public sealed class DistillationObjective
         if (StudentLoss is not null && labels is null)
             throw new ArgumentNullException(nameof(labels), $"DistillationObjective: the student loss '{StudentLoss.Name}' needs labels.");
         using var scope = NewDisposeScope();
-        var values = new Dictionary<string, double>();
+        var names = new List<string>();
+        var values = new List<Tensor>();
         Tensor? total = null;
         if (StudentLoss is not null && StudentLossWeight != 0)
         {
             var labelled = labels!.ge(0);
-            var count = labelled.sum().item<long>();
+            long count = labelledCount ?? labelled.sum().item<long>();
             if (count == labels.shape[0])
                 total = StudentLoss.Compute(student.Embedding, labels);
             else if (count > 0)
@@ -115,19 +143,22 @@ public sealed class DistillationObjective
             }
             if (total is not null)
             {
-                values[StudentLoss.Name] = total.detach().to_type(ScalarType.Float64).item<double>();
+                names.Add(StudentLoss.Name);
+                values.Add(total.detach().to_type(ScalarType.Float64).reshape(1));
                 if (StudentLossWeight != 1) total = total * StudentLossWeight;
             }
         }
         for (var k = 0; k < _terms.Length; k++)
         {
             var v = _terms[k].Loss.Compute(student, teacher!);
-            values[_names[k]] = v.detach().to_type(ScalarType.Float64).item<double>();
+            names.Add(_names[k]);
+            values.Add(v.detach().to_type(ScalarType.Float64).reshape(1));
             var weighted = v * _terms[k].Weight;
             total = total is null ? weighted : total + weighted;
         }
         // Only a student loss with no labelled row: a zero that still reaches the student's graph.
         total ??= LossInputs.ConnectedZero(student.Embedding);
-        return new ObjectiveValue(total.MoveToOuterDisposeScope(), values);
+        var termValues = values.Count > 0 ? cat(values, 0) : zeros(0, ScalarType.Float64, student.Embedding.device);
+        return new ObjectiveValue(total.MoveToOuterDisposeScope(), names.ToArray(), termValues.MoveToOuterDisposeScope());
     }
 }

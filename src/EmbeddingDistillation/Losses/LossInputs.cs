@@ -17,6 +17,19 @@ internal static class LossInputs
             throw new ArgumentException($"{loss}: '{name}' must be a floating-point tensor; got {t.dtype} with shape {Shape(t)}.", name);
     }
 
+    /// <summary>
+    /// Returns <paramref name="loss"/>, or NaN when any input holds NaN or an infinity. The fused CPU kernels decide
+    /// with comparisons, which NaN fails silently (batch-hard triplet dropped every anchor and returned 0), so they
+    /// pass their result through here: NaN in, NaN out. No gradient flows through the check.
+    /// </summary>
+    internal static Tensor PropagateNonFinite(Tensor loss, params Tensor[] inputs)
+    {
+        using var scope = NewDisposeScope();
+        var allFinite = inputs.Select(t => t.detach().isfinite().all()).Aggregate((a, b) => a.logical_and(b));
+        var guard = torch.where(allFinite, torch.zeros(1, loss.dtype, loss.device), torch.full(1, double.NaN, loss.dtype, loss.device));
+        return (loss + guard.squeeze()).MoveToOuterDisposeScope();
+    }
+
     /// <summary>Checks one batch of embeddings [N, D] with N &gt; 0 and D &gt; 0.</summary>
     internal static void Embeddings(Tensor t, string name, string loss)
     {

@@ -85,7 +85,7 @@ internal static class RelativeTeacherFused
                     if (reduction == RelativeReduction.MeanAbsolute)
                     {
                         rowSum += T.Abs(diff);
-                        if (withGradient) a[row + j] = T.CreateTruncating(T.Sign(diff)) * half[j];
+                        if (withGradient) a[row + j] = (diff > T.Zero ? T.One : diff < T.Zero ? -T.One : T.Zero) * half[j]; // not T.Sign: it throws on NaN
                     }
                     else
                     {

@@ -69,7 +69,7 @@ public sealed class RelativeTeacherLoss : EmbeddingDistillationLoss
         LossInputs.EmbeddingPair(student, teacher, nameof(RelativeTeacherLoss), sameDimension: false);
         using var scope = NewDisposeScope();
         if (RelativeTeacherFused.Applies(_options, student) && TorchPath is false)
-            return RelativeTeacherFused.Forward(student, teacher, _options.Reduction).MoveToOuterDisposeScope();
+            return LossInputs.PropagateNonFinite(RelativeTeacherFused.Forward(student, teacher, _options.Reduction), student, teacher).MoveToOuterDisposeScope();
         Tensor dt;
         using (no_grad()) dt = Distances(teacher.detach());
         var diff = Distances(student) - dt;

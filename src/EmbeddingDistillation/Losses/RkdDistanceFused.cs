@@ -87,7 +87,7 @@ internal static class RkdDistanceFused
                     var zd = double.CreateTruncating(z);
                     T h;
                     if (az < T.One) { total += 0.5 * zd * zd; h = z; }
-                    else { total += double.CreateTruncating(az) - 0.5; h = T.CreateTruncating(T.Sign(z)); }
+                    else { total += double.CreateTruncating(az) - 0.5; h = T.CopySign(T.One, z); } // CopySign: T.Sign throws on NaN
                     if (withGradient)
                     {
                         a[row + j] = h;

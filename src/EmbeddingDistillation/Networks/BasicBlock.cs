@@ -42,8 +42,8 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         var identity = downsample is null ? x : downsample.call(x);
-        var y = relu.call(bn1.call(conv1.call(x)));
-        y = bn2.call(conv2.call(y));
+        var y = relu.call(bn1.call(SafeConvolution.Call(conv1, x)));
+        y = bn2.call(SafeConvolution.Call(conv2, y));
         return relu.call(y + identity);
     }
 }

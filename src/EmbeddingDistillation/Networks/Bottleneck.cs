@@ -47,7 +47,7 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
     {
         var identity = downsample is null ? x : downsample.call(x);
         var y = relu.call(bn1.call(conv1.call(x)));
-        y = relu.call(bn2.call(conv2.call(y)));
+        y = relu.call(bn2.call(SafeConvolution.Call(conv2, y)));
         y = bn3.call(conv3.call(y));
         return relu.call(y + identity);
     }

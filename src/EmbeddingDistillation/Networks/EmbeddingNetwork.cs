@@ -27,6 +27,7 @@ public sealed class EmbeddingNetwork : nn.Module<Tensor, Tensor>, IEmbeddingNetw
     public EmbeddingNetwork(string name, Backbone backbone, int embeddingDimension, bool normalize = true) : base(name)
     {
         ArgumentNullException.ThrowIfNull(backbone);
+        Primitives.TorchRuntime.EnsureConfigured();
         if (embeddingDimension < 1)
             throw new ArgumentOutOfRangeException(nameof(embeddingDimension), embeddingDimension, "The embedding dimension must be positive.");
         Name = name;

@@ -59,8 +59,11 @@ public static class ModelComplexity
         }
         bool wasTraining = module.training;
         var first = module.parameters().FirstOrDefault();
+        bool nativeOnly = SafeConvolution.NativeOnly;
         try
         {
+            // Hooks fire only when a Conv2d module itself runs; the dry run needs shapes, not exact values.
+            SafeConvolution.NativeOnly = true;
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
             module.eval();
@@ -69,6 +72,7 @@ public static class ModelComplexity
         }
         finally
         {
+            SafeConvolution.NativeOnly = nativeOnly;
             module.train(wasTraining);
             foreach (var remove in removers) remove();
         }

@@ -99,7 +99,7 @@ public sealed class ResNetBackbone : Backbone
     /// <inheritdoc />
     protected override Tensor ForwardCore(Tensor input, Action<string, Tensor>? tap)
     {
-        var x = relu.call(bn1.call(conv1.call(input)));
+        var x = relu.call(bn1.call(SafeConvolution.Call(conv1, input)));
         if (maxpool is not null) x = maxpool.call(x);
         tap?.Invoke("stem", x);
         x = layer1.call(x); tap?.Invoke("layer1", x);

@@ -1,5 +1,4 @@
 using EmbeddingDistillation.Primitives;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using TorchSharp;
@@ -16,14 +15,13 @@ namespace EmbeddingDistillation.Training;
 /// </summary>
 internal static class Checkpoints
 {
-    private static readonly byte[] Magic = "EDCKPT01"u8.ToArray();
+    private static ReadOnlySpan<byte> Magic => "EDCKPT01"u8;
 
     public static void Save(string path, RunState state, nn.Module network, optim.Optimizer optimizer, IReadOnlyList<nn.Module> lossModules)
     {
-        using var body = new MemoryStream();
-        using (var w = new BinaryWriter(body, Encoding.UTF8, leaveOpen: true))
+        ChecksummedFile.Write(path, Magic, stream =>
         {
-            w.Write(Magic);
+            using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
             WriteBlock(w, JsonSerializer.SerializeToUtf8Bytes(state));
             WriteBlock(w, ModuleBytes(network));
             WriteBlock(w, OptimizerBytes(optimizer));
@@ -31,23 +29,14 @@ internal static class Checkpoints
             foreach (var m in lossModules) WriteBlock(w, ModuleBytes(m));
             using (var rng = torch.random.get_rng_state())
                 WriteBlock(w, rng.data<byte>().ToArray());
-        }
-        var bytes = body.ToArray();
-        var hash = SHA256.HashData(bytes);
-        AtomicFile.Write(path, stream => { stream.Write(bytes); stream.Write(hash); });
+        });
     }
 
     /// <summary>Loads a checkpoint into the given objects and returns its run state.</summary>
     public static RunState Load(string path, nn.Module network, optim.Optimizer optimizer, IReadOnlyList<nn.Module> lossModules)
     {
-        var all = File.ReadAllBytes(path);
-        if (all.Length < Magic.Length + 32 || !all.AsSpan(0, Magic.Length).SequenceEqual(Magic))
-            throw new InvalidDataException($"'{path}' is not an EmbeddingDistillation training checkpoint (bad header).");
-        var body = all.AsSpan(0, all.Length - 32);
-        if (!SHA256.HashData(body).AsSpan().SequenceEqual(all.AsSpan(all.Length - 32)))
-            throw new InvalidDataException($"Checkpoint '{path}' is truncated or corrupt (checksum mismatch).");
-        using var r = new BinaryReader(new MemoryStream(all, 0, body.Length));
-        r.ReadBytes(Magic.Length);
+        var payload = ChecksummedFile.ReadVerified(path, Magic, "EmbeddingDistillation training checkpoint");
+        using var r = new BinaryReader(new MemoryStream(payload.ToArray(), writable: false));
         var state = JsonSerializer.Deserialize<RunState>(ReadBlock(r))
             ?? throw new InvalidDataException($"Checkpoint '{path}' has an empty run state.");
         LoadModule(network, ReadBlock(r), path, "network");

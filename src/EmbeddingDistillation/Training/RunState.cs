@@ -18,4 +18,9 @@ internal sealed class RunState
     public double EpochLossSum { get; set; }
     public Dictionary<string, double> EpochTermSums { get; set; } = [];
     public int EpochStepsCounted { get; set; }
+    /// <summary>Steps skipped for non-finite values over the run, and in a row up to now.</summary>
+    public int SkippedSteps { get; set; }
+    public int ConsecutiveSkippedSteps { get; set; }
+    /// <summary>An epoch ended but its validation did not run (the run was cancelled first): a resume runs it first.</summary>
+    public bool PendingValidation { get; set; }
 }

@@ -26,6 +26,12 @@ internal static partial class TrainerLog
     [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "Teacher embeddings cached for {Count} samples ({Dimension}-d)")]
     public static partial void TeacherCacheFilled(ILogger logger, int count, int dimension);
 
+    [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "{Run}: skipped step {Step} (epoch {Epoch}): {Where} not finite; {Skipped} step(s) skipped so far")]
+    public static partial void SkippedStep(ILogger logger, string run, int step, int epoch, string where, int skipped);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "Training cancelled after epoch {Epoch}, before its validation; checkpoint {Path} holds it and a resume validates first")]
+    public static partial void CancelledBeforeValidation(ILogger logger, int epoch, string path);
+
     [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "Restored the best weights (epoch {Epoch}, {Metric} = {Value:F4})")]
     public static partial void RestoredBest(ILogger logger, int epoch, string metric, double value);
 }

@@ -33,6 +33,20 @@ public enum TeacherView
     Clean,
 }
 
+/// <summary>What the trainer does with a step whose embeddings, loss terms or gradients are not finite.</summary>
+public enum NonFiniteStepPolicy
+{
+    /// <summary>Stop the run with a <see cref="NonFiniteTrainingException"/> naming the step and where (default).</summary>
+    Stop,
+    /// <summary>
+    /// Skip the step, as mixed-precision gradient scalers do: the optimiser does not step and the batch-norm
+    /// statistics the step's forward pass changed are restored; the run counts and logs it
+    /// (<see cref="TrainingResult.SkippedSteps"/>) and stops after <see cref="TrainingOptions.MaxConsecutiveSkippedSteps"/>
+    /// skipped steps in a row.
+    /// </summary>
+    Skip,
+}
+
 /// <summary>Options of a training run. Defaults are the paper's where the paper fixes them.</summary>
 public sealed record TrainingOptions
 {
@@ -123,6 +137,18 @@ public sealed record TrainingOptions
     /// <summary>After training, load the best validated weights into the network (default true when validating).</summary>
     public bool RestoreBestAtEnd { get; init; } = true;
 
+    /// <summary>The run's name in logs and errors (default: the network's name).</summary>
+    public string? RunName { get; init; }
+
+    /// <summary>
+    /// What a step with NaN or infinite embeddings, loss terms or gradients does (default
+    /// <see cref="NonFiniteStepPolicy.Stop"/>: the run stops with a <see cref="NonFiniteTrainingException"/>).
+    /// </summary>
+    public NonFiniteStepPolicy NonFiniteSteps { get; init; } = NonFiniteStepPolicy.Stop;
+
+    /// <summary>With <see cref="NonFiniteStepPolicy.Skip"/>: stop anyway after this many skipped steps in a row (default 20).</summary>
+    public int MaxConsecutiveSkippedSteps { get; init; } = 20;
+
     /// <summary>Logger factory for the trainer's logs; null for none.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 
@@ -137,6 +163,8 @@ public sealed record TrainingOptions
         if (GradientClipNorm is <= 0) throw new ArgumentOutOfRangeException(nameof(GradientClipNorm), GradientClipNorm, "GradientClipNorm must be > 0 when set.");
         if (EarlyStoppingPatience is < 1) throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "EarlyStoppingPatience must be >= 1 when set.");
         if (StepEpochs < 1) throw new ArgumentOutOfRangeException(nameof(StepEpochs), StepEpochs, "StepEpochs must be >= 1.");
+        if (MaxConsecutiveSkippedSteps < 1) throw new ArgumentOutOfRangeException(nameof(MaxConsecutiveSkippedSteps), MaxConsecutiveSkippedSteps, "MaxConsecutiveSkippedSteps must be >= 1.");
+        if (!Enum.IsDefined(NonFiniteSteps)) throw new ArgumentOutOfRangeException(nameof(NonFiniteSteps), NonFiniteSteps, "Unknown NonFiniteStepPolicy.");
         if (CheckpointEverySteps < 0) throw new ArgumentOutOfRangeException(nameof(CheckpointEverySteps), CheckpointEverySteps, "CheckpointEverySteps must be >= 0.");
     }
 }

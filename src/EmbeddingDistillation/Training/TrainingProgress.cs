@@ -30,6 +30,12 @@ public sealed record TrainingProgress
     /// <summary>Estimated time to the end of the run.</summary>
     public required TimeSpan Eta { get; init; }
 
+    /// <summary>Whether the last step's batch was labelled (false for an unlabelled, semi-supervised batch).</summary>
+    public bool Labelled { get; init; } = true;
+
+    /// <summary>Whether the last step was skipped for non-finite values (<see cref="NonFiniteStepPolicy.Skip"/>).</summary>
+    public bool Skipped { get; init; }
+
     /// <summary>Validation metrics when this report follows a validation, else null.</summary>
     public IReadOnlyDictionary<string, double>? Validation { get; init; }
 }

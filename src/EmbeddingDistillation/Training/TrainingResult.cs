@@ -21,7 +21,10 @@ public sealed record TrainingResult
     /// <summary>Epochs completed.</summary>
     public required int EpochsCompleted { get; init; }
 
-    /// <summary>True when the run stopped because cancellation was requested (the last checkpoint is valid).</summary>
+    /// <summary>
+    /// True when the run stopped because cancellation was requested. With a checkpoint folder, <c>last.ckpt</c> then
+    /// holds the run up to the last finished step (and a validation it still owes), and a rerun resumes from it.
+    /// </summary>
     public required bool Cancelled { get; init; }
 
     /// <summary>True when early stopping ended the run.</summary>
@@ -41,6 +44,9 @@ public sealed record TrainingResult
 
     /// <summary>Validation results in order.</summary>
     public required IReadOnlyList<ValidationRecord> Validations { get; init; }
+
+    /// <summary>Steps skipped because of non-finite values (<see cref="NonFiniteStepPolicy.Skip"/>), over the whole run.</summary>
+    public int SkippedSteps { get; init; }
 
     /// <summary>Wall time of this session of the run.</summary>
     public required TimeSpan Elapsed { get; init; }

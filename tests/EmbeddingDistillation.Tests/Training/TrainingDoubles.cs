@@ -18,11 +18,23 @@ internal sealed class TinyNetwork : nn.Module<Tensor, Tensor>, IEmbeddingNetwork
 
     public TinyNetwork(int inputFeatures, int hidden, int dim, long seed) : base("tiny")
     {
-        torch.manual_seed(seed);
         body = nn.Linear(inputFeatures, hidden);
         head = nn.Linear(hidden, dim);
         RegisterComponents();
         EmbeddingDimension = dim;
+        SeededInit(this, seed);
+    }
+
+    /// <summary>
+    /// Initialises every parameter from its own generator: tests in other classes run in parallel and reseed torch's
+    /// global generator, so a seed set with manual_seed before construction does not make two networks equal.
+    /// </summary>
+    public static void SeededInit(nn.Module module, long seed)
+    {
+        var g = new torch.Generator((ulong)seed);
+        using var noGrad = torch.no_grad();
+        foreach (var p in module.parameters())
+            p.copy_(torch.randn(p.shape, generator: g) * (1.0 / Math.Sqrt(p.shape[^1])));
     }
 
     public string Name => "tiny";
