@@ -215,7 +215,7 @@ public sealed class PaperPipeline
         _log.WriteLine(w);
     }
 
-    /// <summary>Counts labelled and unlabelled steps from the trainer's progress (an unlabelled batch has no metric term).</summary>
+    /// <summary>Counts labelled and unlabelled steps from the trainer's progress.</summary>
     private sealed class StepCounter
     {
         public int Labelled;
@@ -229,7 +229,7 @@ public sealed class PaperPipeline
             {
                 if (value.Validation is null)
                 {
-                    if (value.Terms.ContainsKey("triplet")) counter.Labelled++;
+                    if (value.Labelled) counter.Labelled++;
                     else counter.Unlabelled++;
                 }
                 outer?.Report(value);
