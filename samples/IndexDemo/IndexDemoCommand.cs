@@ -31,7 +31,7 @@ internal sealed class IndexDemoCommand : Command<IndexDemoSettings>
     public override int Execute(CommandContext context, IndexDemoSettings a, CancellationToken cancellationToken)
     {
         torch.set_num_threads(a.Threads ?? Environment.ProcessorCount);
-        var metric = a.Metric == "cosine" ? KnnMetric.Cosine : KnnMetric.Euclidean;
+        var metric = a.Metric.Equals("cosine", StringComparison.OrdinalIgnoreCase) ? KnnMetric.Cosine : KnnMetric.Euclidean;
         if (a.BenchSize is { } bench)
         {
             IndexBenchmark.Run(bench.N, bench.D, metric);

@@ -95,7 +95,7 @@ internal sealed class IndexDemoSettings : CommandSettings
             .AtLeast("--steps", Steps, 0)
             .InRange("--queries", Queries, 1, TestClasses)
             .InRange("--top-k", K, 1, 100)
-            .OneOf("--metric", Metric, ["euclidean", "cosine"])
+            .OneOf("--metric", Metric.ToLowerInvariant(), ["euclidean", "cosine"])
             .AtLeast("--threads", Threads, 1);
         if (Bench is not null)
         {
