@@ -26,7 +26,8 @@ internal static class LossInputs
     {
         using var scope = NewDisposeScope();
         var allFinite = inputs.Select(t => t.detach().isfinite().all()).Aggregate((a, b) => a.logical_and(b));
-        var guard = torch.where(allFinite, torch.zeros(1, loss.dtype, loss.device), torch.full(1, double.NaN, loss.dtype, loss.device));
+        using var nan = double.NaN.ToScalar(); // held to the end: TorchSharp's implicit Scalars can be finalised mid-call
+        var guard = torch.where(allFinite, torch.zeros(1, loss.dtype, loss.device), torch.full(new long[] { 1 }, nan, loss.dtype, loss.device));
         return (loss + guard.squeeze()).MoveToOuterDisposeScope();
     }
 

@@ -1,4 +1,5 @@
 using EmbeddingDistillation.Primitives;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using TorchSharp;
@@ -17,7 +18,7 @@ internal static class Checkpoints
 {
     private static ReadOnlySpan<byte> Magic => "EDCKPT01"u8;
 
-    public static void Save(string path, RunState state, nn.Module network, optim.Optimizer optimizer, IReadOnlyList<nn.Module> lossModules)
+    public static void Save(string path, RunState state, nn.Module network, Optimizer optimizer, IReadOnlyList<nn.Module> lossModules)
     {
         ChecksummedFile.Write(path, Magic, stream =>
         {
@@ -33,7 +34,7 @@ internal static class Checkpoints
     }
 
     /// <summary>Loads a checkpoint into the given objects and returns its run state.</summary>
-    public static RunState Load(string path, nn.Module network, optim.Optimizer optimizer, IReadOnlyList<nn.Module> lossModules)
+    public static RunState Load(string path, nn.Module network, Optimizer optimizer, IReadOnlyList<nn.Module> lossModules)
     {
         var payload = ChecksummedFile.ReadVerified(path, Magic, "EmbeddingDistillation training checkpoint");
         using var r = new BinaryReader(new MemoryStream(payload.ToArray(), writable: false));
@@ -42,9 +43,14 @@ internal static class Checkpoints
         LoadModule(network, ReadBlock(r), path, "network");
         using (var reader = new BinaryReader(new MemoryStream(ReadBlock(r))))
         {
-            if (optimizer is not OptimizerHelper helper)
-                throw new NotSupportedException($"Optimizer {optimizer.GetType().Name} cannot be restored from a checkpoint.");
-            helper.load_state_dict(reader);
+            try
+            {
+                optimizer.Load(reader);
+            }
+            catch (Exception e) when (e is InvalidDataException or EndOfStreamException or ArgumentException or ExternalException)
+            {
+                throw new InvalidDataException($"Checkpoint '{path}': the optimiser state does not match this run ({e.Message}).", e);
+            }
         }
         int count = r.ReadInt32();
         if (count != lossModules.Count)
@@ -62,12 +68,10 @@ internal static class Checkpoints
         return ms.ToArray();
     }
 
-    private static byte[] OptimizerBytes(optim.Optimizer optimizer)
+    private static byte[] OptimizerBytes(Optimizer optimizer)
     {
-        if (optimizer is not OptimizerHelper helper)
-            throw new NotSupportedException($"Optimizer {optimizer.GetType().Name} cannot be saved in a checkpoint.");
         using var ms = new MemoryStream();
-        using (var w = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true)) helper.save_state_dict(w);
+        using (var w = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true)) optimizer.Save(w);
         return ms.ToArray();
     }
 

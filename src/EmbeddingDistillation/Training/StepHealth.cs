@@ -45,7 +45,11 @@ internal static class StepHealth
     /// <remarks>PyTorch's <c>clip_grad_norm_</c>: factor min(1, max / (norm + 1e-6)).</remarks>
     public static void Clip(IEnumerable<Parameter> parameters, Tensor norm, double maxNorm)
     {
-        using var factor = (maxNorm / (norm + 1e-6)).clamp_max(1.0);
+        // Explicit scalars, held to the end: see Optimizer's remarks on TorchSharp's implicit Scalar temporaries.
+        using var epsilon = 1e-6.ToScalar();
+        using var max = maxNorm.ToScalar();
+        using var one = 1.0.ToScalar();
+        using var factor = norm.add(epsilon).reciprocal_().mul_(max).clamp_max_(one);
         foreach (var p in parameters)
             if (p.grad is { } g) g.mul_(factor.to_type(g.dtype));
     }

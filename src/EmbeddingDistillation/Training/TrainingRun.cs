@@ -28,7 +28,7 @@ internal sealed class TrainingRun : IDisposable
     private readonly IReadOnlyList<ParameterGroup> _groups;
     private readonly Parameter[] _trainable;
     private readonly List<nn.Module> _lossModules;
-    private readonly optim.Optimizer _optimizer;
+    private readonly Optimizer _optimizer;
     private readonly BatchSchedule _schedule;
     private readonly int _totalSteps;
     private readonly string? _lastPath;
@@ -67,7 +67,7 @@ internal sealed class TrainingRun : IDisposable
         torch.manual_seed(options.Seed);
         _groups = ParameterGroups(network, objective, options);
         _trainable = _groups.SelectMany(g => g.Parameters).ToArray();
-        _optimizer = Optimizers.Create(options, _groups);
+        _optimizer = Optimizer.Create(options, _groups);
         _schedule = new BatchSchedule(data);
         _totalSteps = Math.Min(options.Epochs * _schedule.StepsPerEpoch, options.MaxSteps ?? int.MaxValue);
 
@@ -171,7 +171,7 @@ internal sealed class TrainingRun : IDisposable
         var dataset = unlabelled ? _data.Unlabelled! : _data.Train;
         int seed = Trainer.StepSeed(_options.Seed, _state.Epoch, _state.StepInEpoch);
         double factor = LearningRates.Factor(_options, _state.GlobalStep, _totalSteps, _schedule.StepsPerEpoch);
-        Optimizers.SetLearningRates(_optimizer, _groups, _options.LearningRate, factor);
+        _optimizer.SetLearningRates(_options.LearningRate, factor);
 
         StepReading reading;
         using (var scope = NewDisposeScope())
@@ -183,15 +183,15 @@ internal sealed class TrainingRun : IDisposable
             var labels = tensor(indices.Select(i => (long)dataset.Labels[i]).ToArray(), device: _device);
             // The weighted sum (metric term on the labelled rows only, then lambda_k * L_k) is the Losses layer's.
             using var value = _objective.Combined.Compute(student, teacher, labels, unlabelled ? 0 : indices.Length);
-            _optimizer.zero_grad();
+            _optimizer.ZeroGrad();
             if (value.Total.requires_grad) value.Total.backward();
             var gradientNorm = StepHealth.GradientNorm(_trainable, _device);
             if (_options.GradientClipNorm is double clip) StepHealth.Clip(_trainable, gradientNorm, clip);
             reading = StepHealth.Read(value, student.Embedding, teacher?.Embedding, gradientNorm);
-            if (reading.Problem is null) _optimizer.step();
+            if (reading.Problem is null) _optimizer.Step();
             else
             {
-                _optimizer.zero_grad();
+                _optimizer.ZeroGrad();
                 if (snapshot is null) throw NonFinite(reading);
                 snapshot.Restore();
             }
