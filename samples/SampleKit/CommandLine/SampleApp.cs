@@ -5,32 +5,6 @@ using Spectre.Console.Cli;
 
 namespace EmbeddingDistillation.Samples.CommandLine;
 
-/// <summary>What a sample's help shows about it.</summary>
-/// <param name="Name">The program name, e.g. <c>Quickstart</c>.</param>
-/// <param name="Description">One paragraph: what it does (the exit codes are appended).</param>
-public sealed record SampleAppInfo(string Name, string Description)
-{
-    /// <summary>True when a bare command line cannot run (the paper pipeline needs --dataset and --root): print the usage and exit 2.</summary>
-    public bool RequiresArguments { get; init; }
-
-    /// <summary>Example command lines shown by --help.</summary>
-    public IReadOnlyList<string[]> Examples { get; init; } = [];
-
-    /// <summary>
-    /// Other names of options, e.g. <c>--k</c> for <c>--top-k</c>: names that scripts use but Spectre.Console.Cli
-    /// cannot declare (long names need two letters or more).
-    /// </summary>
-    public IReadOnlyDictionary<string, string> Aliases { get; init; } = new Dictionary<string, string>();
-
-    /// <summary>The command line with every alias replaced by its option's declared name (<c>--k 3</c>, <c>--k=3</c>).</summary>
-    public string[] ResolveAliases(IReadOnlyList<string> args) => args.Select(a =>
-    {
-        int eq = a.IndexOf('=', StringComparison.Ordinal);
-        string name = eq > 0 ? a[..eq] : a;
-        return Aliases.TryGetValue(name, out var declared) ? declared + a[name.Length..] : a;
-    }).ToArray();
-}
-
 /// <summary>
 /// Runs a sample's command with the conventions every sample shares (docs/command-line.md): Spectre.Console.Cli
 /// parsing with <c>--help</c> and <c>--version</c>; every option checked before any work, with errors naming the
@@ -172,52 +146,5 @@ public static class SampleApp
             ((SettingsHolder<TSettings>)context.Data!).Value = settings;
             return ExitCodes.Success;
         }
-    }
-}
-
-/// <summary>Where a sample's help and errors go, and which token cancels it.</summary>
-/// <param name="Out">Spectre's console for help and version text.</param>
-/// <param name="Error">Error lines (stderr).</param>
-/// <param name="Cancellation">The cancellation token; null: Ctrl+C cancels.</param>
-public sealed record SampleConsole(IAnsiConsole Out, TextWriter Error, CancellationToken? Cancellation)
-{
-    /// <summary>The process console; Ctrl+C cancels.</summary>
-    public static SampleConsole Process() => new(AnsiConsole.Console, Console.Error, null);
-
-    /// <summary>Plain-text writers (tests), cancelled by <paramref name="cancellation"/>.</summary>
-    public static SampleConsole ToWriters(TextWriter output, TextWriter error, CancellationToken cancellation = default) =>
-        new(AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(output),
-        }), error, cancellation);
-}
-
-/// <summary>First Ctrl+C: cancel the token (the run stops after its current step). Second: the default hard stop.</summary>
-internal sealed class CtrlCListener : IDisposable
-{
-    private readonly CancellationTokenSource _source = new();
-    private readonly TextWriter _error;
-
-    public CtrlCListener(TextWriter error)
-    {
-        _error = error;
-        Console.CancelKeyPress += OnCancelKeyPress;
-    }
-
-    public CancellationToken Token => _source.Token;
-
-    public void Dispose()
-    {
-        Console.CancelKeyPress -= OnCancelKeyPress;
-        _source.Dispose();
-    }
-
-    private void OnCancelKeyPress(object? sender, ConsoleCancelEventArgs e)
-    {
-        if (_source.IsCancellationRequested) return;
-        e.Cancel = true;
-        _error.WriteLine("Ctrl+C: stopping after the current step (press Ctrl+C again to kill the process).");
-        _source.Cancel();
     }
 }
