@@ -1,3 +1,4 @@
+using EmbeddingDistillation.Samples.Runs;
 using EmbeddingDistillation.Training;
 using Spectre.Console;
 
@@ -6,6 +7,9 @@ namespace EmbeddingDistillation.Samples;
 /// <summary>Live progress bars for training runs (Spectre.Console; plain lines when output is redirected).</summary>
 public static class ConsoleProgress
 {
+    /// <summary>A <see cref="TrainingRunner"/> that shows each run under a progress bar.</summary>
+    public static TrainingRunner Runner { get; } = (title, train) => Run(title, progress => train(progress));
+
     /// <summary>Runs <paramref name="train"/> under a progress bar named <paramref name="title"/>.</summary>
     public static TrainingResult Run(string title, Func<IProgress<TrainingProgress>, TrainingResult> train)
     {

@@ -31,26 +31,10 @@ public static class ImageDecoder
     /// <exception cref="ImageDataException">Not an image, truncated or corrupt.</exception>
     public static RgbImage Decode(byte[] encoded, string fileName)
     {
-        if (encoded.Length == 0)
-            throw new ImageDataException(fileName, "image file is empty.");
-        using var data = SKData.CreateCopy(encoded);
-        using var codec = SKCodec.Create(data);
-        if (codec is null)
-            throw new ImageDataException(fileName, "not a decodable image (unknown format or corrupt header).");
+        using var data = Data(encoded, fileName);
+        using var codec = Open(data, fileName);
         int width = codec.Info.Width, height = codec.Info.Height;
-        if (width <= 0 || height <= 0 || (long)width * height > MaxPixels)
-            throw new ImageDataException(fileName, $"image size {width}x{height} is invalid or above {MaxPixels} pixels.");
-
-        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        var rgba = new byte[(long)width * height * 4];
-        SKCodecResult result;
-        var handle = GCHandle.Alloc(rgba, GCHandleType.Pinned);
-        try { result = codec.GetPixels(info, handle.AddrOfPinnedObject()); }
-        finally { handle.Free(); }
-        // Skia fills the missing rows of a truncated file and reports IncompleteInput; PIL refuses such files, so do we.
-        if (result != SKCodecResult.Success)
-            throw new ImageDataException(fileName, $"image data is corrupt or truncated (decoder result: {result}).");
-
+        var rgba = DecodePixels(codec, new SKSizeI(width, height), fileName);
         var rgb = new byte[width * height * 3];
         for (int p = 0, q = 0; p < rgb.Length; p += 3, q += 4)
         {
@@ -59,6 +43,52 @@ public static class ImageDecoder
             rgb[p + 2] = rgba[q + 2];
         }
         return Orient(new RgbImage(width, height, rgb), codec.EncodedOrigin);
+    }
+
+    /// <summary>
+    /// Checks that an encoded image decodes, keeping no pixels: the header, then every compressed byte. Unless
+    /// <paramref name="fullDecode"/>, a JPEG is decoded at the smallest scale its codec offers (1/8 of each side):
+    /// libjpeg still reads and entropy-decodes all of the file, so a truncated or corrupt file fails as in
+    /// <see cref="Decode(byte[], string)"/>, for a fraction of the inverse DCT and colour work. PNG always decodes fully.
+    /// </summary>
+    /// <exception cref="ImageDataException">Not an image, truncated or corrupt (the same messages as Decode).</exception>
+    internal static void Verify(byte[] encoded, string fileName, bool fullDecode)
+    {
+        using var data = Data(encoded, fileName);
+        using var codec = Open(data, fileName);
+        DecodePixels(codec, fullDecode ? codec.Info.Size : codec.GetScaledDimensions(1f / 8), fileName);
+    }
+
+    private static SKData Data(byte[] encoded, string fileName) =>
+        encoded.Length == 0 ? throw new ImageDataException(fileName, "image file is empty.") : SKData.CreateCopy(encoded);
+
+    /// <summary>The codec of a file whose header names a known format and a sane size.</summary>
+    private static SKCodec Open(SKData data, string fileName)
+    {
+        var codec = SKCodec.Create(data)
+            ?? throw new ImageDataException(fileName, "not a decodable image (unknown format or corrupt header).");
+        int width = codec.Info.Width, height = codec.Info.Height;
+        if (width <= 0 || height <= 0 || (long)width * height > MaxPixels)
+        {
+            codec.Dispose();
+            throw new ImageDataException(fileName, $"image size {width}x{height} is invalid or above {MaxPixels} pixels.");
+        }
+        return codec;
+    }
+
+    /// <summary>Decodes to RGBA at <paramref name="size"/> (the full size, or one the codec can scale to).</summary>
+    private static byte[] DecodePixels(SKCodec codec, SKSizeI size, string fileName)
+    {
+        var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var rgba = new byte[(long)size.Width * size.Height * 4];
+        SKCodecResult result;
+        var handle = GCHandle.Alloc(rgba, GCHandleType.Pinned);
+        try { result = codec.GetPixels(info, handle.AddrOfPinnedObject()); }
+        finally { handle.Free(); }
+        // Skia fills the missing rows of a truncated file and reports IncompleteInput; PIL refuses such files, so do we.
+        if (result != SKCodecResult.Success)
+            throw new ImageDataException(fileName, $"image data is corrupt or truncated (decoder result: {result}).");
+        return rgba;
     }
 
     /// <summary>Maps the stored pixels to their displayed orientation (EXIF orientation tag values 1-8).</summary>

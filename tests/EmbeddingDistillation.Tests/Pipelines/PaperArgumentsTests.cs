@@ -1,40 +1,58 @@
 using EmbeddingDistillation.Evaluation;
-using EmbeddingDistillation.Vision.Pipelines;
+using EmbeddingDistillation.Samples.CommandLine;
+using EmbeddingDistillation.Samples.PaperPipelines;
 
 namespace EmbeddingDistillation.Tests.Pipelines;
 
-public class PaperArgumentsTests
+/// <summary>The paper pipelines' command line, parsed and validated as the sample does (Spectre.Console.Cli settings).</summary>
+public sealed class PaperArgumentsTests : IDisposable
 {
+    /// <summary>An existing folder: --root must exist to pass validation.</summary>
+    private readonly string _root = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "ed-paper-args-" + Guid.NewGuid().ToString("N"))).FullName;
+
+    internal static PaperPipelineOptions Parse(params string[] args) => SampleApp.Parse<PaperSettings>(args).ToOptions();
+
     [Theory]
-    [InlineData(new string[0], "Missing --dataset")]
-    [InlineData(new[] { "--dataset", "mnist", "--root", "x" }, "Unknown --dataset 'mnist': use cub, cars or sop")]
+    [InlineData(new[] { "--root", "ROOT" }, "Missing --dataset")]
+    [InlineData(new[] { "--dataset", "mnist", "--root", "ROOT" }, "Option --dataset: 'mnist' is not a benchmark; use cub, cars or sop")]
     [InlineData(new[] { "--dataset", "cub" }, "Missing --root")]
+    [InlineData(new[] { "--dataset", "cub", "--root", "ROOT/nope" }, "Option --root: folder 'ROOT/nope' does not exist")]
     [InlineData(new[] { "--dataset", "cub", "--root" }, "Option --root needs a value")]
-    [InlineData(new[] { "--dataset", "cub", "--root", "x", "--epochs", "ten" }, "Option --epochs needs an integer, got 'ten'")]
-    [InlineData(new[] { "--dataset", "cub", "--root", "x", "--epochs", "0" }, "Option --epochs must be >= 1, got 0")]
-    [InlineData(new[] { "--dataset", "cub", "--root", "x", "--bogus", "1" }, "Unknown option '--bogus'")]
-    [InlineData(new[] { "--dataset", "cub", "--root", "x", "--methods", "baseline,fitnet" }, "Unknown term 'fitnet'")]
-    [InlineData(new[] { "--dataset", "cub", "--root", "x", "--sop-queries", "10000" }, "--sop-queries applies to --dataset sop only")]
-    [InlineData(new[] { "--dataset", "cub", "--root", "x", "--feature-taps", "layer3" }, "teacherTap:studentTap")]
-    [InlineData(new[] { "--dataset", "cub", "--root", "x", "--unlabelled", "u", "--methods", "baseline" }, "--unlabelled needs a distillation method")]
-    [InlineData(new[] { "--dataset", "cub", "--root", "x", "--lr", "-1" }, "Option --lr must be > 0")]
-    [InlineData(new[] { "--dataset", "cub", "--root", "x", "--lq-jpeg", "101" }, "Option --lq-jpeg must be in [1, 100], got 101")]
-    [InlineData(new[] { "--dataset", "cub", "--root", "x", "--seed", "1", "--seed", "2" }, "Option --seed is given twice")]
+    [InlineData(new[] { "--dataset", "cub", "--root", "ROOT", "--epochs", "ten" }, "Option --epochs needs an integer, got 'ten'")]
+    [InlineData(new[] { "--dataset", "cub", "--root", "ROOT", "--epochs", "0" }, "Option --epochs must be >= 1, got 0")]
+    [InlineData(new[] { "--dataset", "cub", "--root", "ROOT", "--bogus", "1" }, "Unknown option '--bogus'")]
+    [InlineData(new[] { "--dataset", "cub", "--root", "ROOT", "--methods", "baseline,fitnet" }, "unknown term 'fitnet'")]
+    [InlineData(new[] { "--dataset", "cub", "--root", "ROOT", "--methods", "relative,relative" }, "--methods lists a method twice")]
+    [InlineData(new[] { "--dataset", "cub", "--root", "ROOT", "--sop-queries", "10000" }, "--sop-queries applies to --dataset sop only")]
+    [InlineData(new[] { "--dataset", "cub", "--root", "ROOT", "--feature-taps", "layer3" }, "teacherTap:studentTap")]
+    [InlineData(new[] { "--dataset", "cub", "--root", "ROOT", "--unlabelled", "ROOT", "--methods", "baseline" }, "--unlabelled needs a distillation method")]
+    [InlineData(new[] { "--dataset", "cub", "--root", "ROOT", "--lr", "-1" }, "Option --lr must be a finite number > 0, got -1")]
+    [InlineData(new[] { "--dataset", "cub", "--root", "ROOT", "--lq-jpeg", "101" }, "Option --lq-jpeg must be in [1, 100] or none, got '101'")]
+    [InlineData(new[] { "--dataset", "cub", "--root", "ROOT", "--seed", "1", "--seed", "2" }, "Option --seed is given twice ('1' and '2')")]
+    [InlineData(new[] { "--dataset", "cub", "--root", "ROOT", "--teacher", "resnet999" }, "Option --teacher: Unknown network name 'resnet999'")]
+    [InlineData(new[] { "--dataset", "cub", "--root", "ROOT", "--student", "mobilenetv1-0.25,vgg16" }, "Option --student: Unknown network name 'vgg16'")]
+    [InlineData(new[] { "--dataset", "cub", "--root", "ROOT", "--device", "tpu" }, "Option --device: Device 'tpu' is not valid")]
+    [InlineData(new[] { "--dataset", "cub", "--root", "ROOT", "--teacher-weights", "ROOT/none.pth" }, "Option --teacher-weights: file 'ROOT/none.pth' does not exist")]
+    [InlineData(new[] { "--dataset", "cub", "--root", "ROOT", "--small-stem", "maybe" }, "Option --small-stem: 'maybe' is not one of")]
+    [InlineData(new[] { "--dataset", "cub", "--root", "ROOT", "--resume", "--overwrite" }, "--resume and --overwrite contradict")]
     [InlineData(new[] { "cub" }, "Unexpected argument 'cub'")]
-    public void ErrorsNameTheOption(string[] args, string expected)
+    public void ErrorsNameTheOptionAndTheValue(string[] args, string expected)
     {
-        var e = Assert.Throws<PaperArgumentException>(() => PaperPipelineArguments.Parse(args));
-        Assert.Contains(expected, e.Message);
+        args = args.Select(a => a.Replace("ROOT", _root, StringComparison.Ordinal)).ToArray();
+        var e = Assert.Throws<UsageException>(() => Parse(args));
+        Assert.Contains(expected.Replace("ROOT", _root, StringComparison.Ordinal), e.Message);
     }
 
     [Fact]
     public void DefaultsAreThePaperPresets()
     {
-        var o = PaperPipelineArguments.Parse(["--dataset", "cars", "--root", "/data/cars"]);
+        var o = Parse("--dataset", "cars", "--root", _root);
         Assert.Equal(PaperDataset.Cars, o.Dataset);
         Assert.Null(o.ImageSize);
         Assert.Equal(["baseline", "absolute", "relative"], o.Methods);
         Assert.False(o.CrossQuality);
+        Assert.Equal((false, false, false), (o.Resume, o.Overwrite, o.SkipCorruptImages));
+        Assert.Equal("paper-report", o.Report);
         var cub = PaperPreset.Cub;
         Assert.Equal((1.0, 0.3, 1e-5), (cub.AbsoluteWeight, cub.RelativeWeight, cub.LearningRate));
         Assert.Equal((1.5, 0.1), (PaperPreset.Cars.AbsoluteWeight, PaperPreset.Cars.RelativeWeight));
@@ -48,25 +66,31 @@ public class PaperArgumentsTests
     [Fact]
     public void ParsesEveryKindOfValue()
     {
-        var o = PaperPipelineArguments.Parse(
-        [
-            "--dataset=sop", "--root", "/d", "--sop-queries", "10000", "--student", "mobilenetv1-0.25, resnet18",
-            "--student-weights", "a.pth,b.pth", "--methods", "relative+attention,hint", "--cross-quality", "--lq-jpeg", "none",
+        string weights = Path.Combine(_root, "a.pth");
+        File.WriteAllText(weights, "");
+        var o = Parse(
+            "--dataset=sop", "--root", _root, "--sop-queries", "10000", "--student", "mobilenetv1-0.25, resnet18",
+            "--student-weights", $"{weights},{weights}", "--methods", "relative+attention,hint", "--cross-quality", "--lq-jpeg", "none",
             "--small-stem", "off", "--lr", "1e-6", "--checkpoints", "--feature-taps", "layer3:stage4", "--unlabelled-ratio", "0.5",
-        ]);
+            "--skip-corrupt-images", "--resume", "--threads", "1");
         Assert.Equal(PaperDataset.Sop, o.Dataset);
         Assert.Equal(10000, o.SopQueries);
         Assert.Equal(["mobilenetv1-0.25", "resnet18"], o.Students);
-        Assert.Equal(["a.pth", "b.pth"], o.StudentWeights);
+        Assert.Equal([weights, weights], o.StudentWeights);
         Assert.Equal(["relative+attention", "hint"], o.Methods);
         Assert.True(o.CrossQuality);
         Assert.True(o.Checkpoints);
-        Assert.False(PaperPipelineArguments.Parse(["--dataset", "cub", "--root", "r"]).Checkpoints);
+        Assert.False(Parse("--dataset", "cub", "--root", _root).Checkpoints);
         Assert.Null(o.LowQuality.JpegQuality);
         Assert.False(o.SmallStem);
         Assert.Equal(1e-6, o.LearningRate);
         Assert.Equal("layer3:stage4", o.FeatureTaps);
         Assert.Equal(0.5, o.UnlabelledRatio);
-        Assert.True(PaperPipelineArguments.WantsHelp(["--dataset", "cub", "--help"]));
+        Assert.Equal((true, true, 1), (o.SkipCorruptImages, o.Resume, o.Threads));
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
     }
 }

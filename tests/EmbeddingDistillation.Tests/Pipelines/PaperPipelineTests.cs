@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using EmbeddingDistillation.Evaluation;
+using EmbeddingDistillation.Samples.CommandLine;
 using EmbeddingDistillation.Vision;
-using EmbeddingDistillation.Vision.Pipelines;
+using EmbeddingDistillation.Samples.PaperPipelines;
 using Xunit.Abstractions;
 
 namespace EmbeddingDistillation.Tests.Pipelines;
@@ -21,7 +22,7 @@ public class PaperPipelineTests(ITestOutputHelper output)
     {
         var clock = Stopwatch.StartNew();
         using var f = new PaperFixture();
-        var options = PaperPipelineArguments.Parse(TinyArgs(f, f.Report, "--methods", "baseline,absolute,relative,rkd,hint,attention"));
+        var options = PaperArgumentsTests.Parse(TinyArgs(f, f.Report, "--methods", "baseline,absolute,relative,rkd,hint,attention"));
         var log = new StringWriter();
         var result = new PaperPipeline(options, log).Run();
         clock.Stop();
@@ -86,7 +87,7 @@ public class PaperPipelineTests(ITestOutputHelper output)
 
         // Semi-supervised: one unlabelled batch (distillation terms only) after each labelled batch.
         var semiLog = new StringWriter();
-        var semi = new PaperPipeline(PaperPipelineArguments.Parse(TinyArgs(f, Path.Combine(f.Root, "semi"),
+        var semi = new PaperPipeline(PaperArgumentsTests.Parse(TinyArgs(f, Path.Combine(f.Root, "semi"),
             "--methods", "relative", "--unlabelled", unlabelled, "--teacher-checkpoint", teacherFile)), semiLog).Run();
         output.WriteLine(semiLog.ToString());
         Assert.Contains("40 unlabelled images", semiLog.ToString());
@@ -99,7 +100,7 @@ public class PaperPipelineTests(ITestOutputHelper output)
 
         // Cross-quality: the saved teacher is loaded, the student trains and is tested on degraded images.
         var cqLog = new StringWriter();
-        var cq = new PaperPipeline(PaperPipelineArguments.Parse(TinyArgs(f, Path.Combine(f.Root, "cq"),
+        var cq = new PaperPipeline(PaperArgumentsTests.Parse(TinyArgs(f, Path.Combine(f.Root, "cq"),
             "--methods", "absolute", "--cross-quality", "--lq-downscale", "4", "--lq-jpeg", "20", "--teacher-checkpoint", teacherFile)), cqLog).Run();
         output.WriteLine(cqLog.ToString());
         Assert.Null(cq.Runs[0].Training);
@@ -120,7 +121,7 @@ public class PaperPipelineTests(ITestOutputHelper output)
         args[1] = "sop";
         args[3] = sop;
         var log = new StringWriter();
-        var result = new PaperPipeline(PaperPipelineArguments.Parse(args), log).Run();
+        var result = new PaperPipeline(PaperArgumentsTests.Parse([.. args]), log).Run();
         output.WriteLine(log.ToString());
 
         Assert.Contains("59,551", log.ToString());   // SOP's paper counts beside the fixture's
@@ -136,11 +137,15 @@ public class PaperPipelineTests(ITestOutputHelper output)
         Assert.Contains("12 random queries against the full test gallery", md);
         Assert.Equal(ResultsTable.CsvHeader, File.ReadLines(Path.Combine(f.Report, "results.csv")).First());
 
-        // --checkpoints: the same command again resumes every finished run (no step re-done) and re-evaluates it.
+        // --checkpoints wrote resumable checkpoints. The same command again is refused (the report is never overwritten
+        // silently); with --resume every finished run is reloaded (nothing is trained) and re-evaluated to the same numbers.
         Assert.True(File.Exists(Path.Combine(f.Report, "checkpoints", "teacher", "last.ckpt")));
-        var again = new PaperPipeline(PaperPipelineArguments.Parse(args)).Run();
-        Assert.All(again.Runs, r => Assert.True(r.Training!.Resumed));
-        Assert.All(again.Runs, r => Assert.Equal(0, r.LabelledSteps));
+        Assert.Contains("--resume", Assert.Throws<UsageException>(() => new PaperPipeline(PaperArgumentsTests.Parse([.. args])).Run()).Message);
+        var trained = new List<string>();
+        var again = new PaperPipeline(PaperArgumentsTests.Parse([.. args, "--resume"]), runner: (title, train) => { trained.Add(title); return train(null); }).Run();
+        Assert.Empty(trained);
+        Assert.Equal(result.Runs.Select(r => (r.Training!.Steps, r.LabelledSteps)), again.Runs.Select(r => (r.Training!.Steps, r.LabelledSteps)));
+        Assert.Equal(result.Runs.Count + 1, File.ReadAllLines(Path.Combine(f.Report, "results.csv")).Length);
         Assert.Equal(result.Runs.Select(r => r.Result.RecallAtK[1]), again.Runs.Select(r => r.Result.RecallAtK[1]));
     }
 
@@ -148,10 +153,13 @@ public class PaperPipelineTests(ITestOutputHelper output)
     public void MissingRootIsNamed()
     {
         string root = Path.Combine(Path.GetTempPath(), "ed-paper-missing-" + Guid.NewGuid().ToString("N"));
-        var options = PaperPipelineArguments.Parse(["--dataset", "cub", "--root", root, "--report", Path.Combine(root, "r")]);
+        // The command line refuses it up front; the pipeline itself (driven from code) names it too, before writing anything.
+        Assert.Contains($"Option --root: folder '{root}' does not exist", Assert.Throws<UsageException>(() => PaperArgumentsTests.Parse("--dataset", "cub", "--root", root)).Message);
+        var options = new PaperPipelineOptions { Dataset = PaperDataset.Cub, Root = root, Report = Path.Combine(root, "r") };
         var e = Assert.Throws<DirectoryNotFoundException>(() => new PaperPipeline(options).Run());
         Assert.Contains(root, e.Message);
         Assert.Contains("--root", e.Message);
+        Assert.False(Directory.Exists(root));
     }
 
     [Fact]

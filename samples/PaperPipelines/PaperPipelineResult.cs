@@ -1,7 +1,8 @@
 using EmbeddingDistillation.Evaluation;
 using EmbeddingDistillation.Training;
+using EmbeddingDistillation.Vision;
 
-namespace EmbeddingDistillation.Vision.Pipelines;
+namespace EmbeddingDistillation.Samples.PaperPipelines;
 
 /// <summary>One trained (or loaded) model of a pipeline run and its evaluation.</summary>
 /// <param name="Name">Run name, e.g. <c>mobilenetv1-0.25-relative</c>.</param>

@@ -1,8 +1,10 @@
-namespace EmbeddingDistillation.Vision.Pipelines;
+using EmbeddingDistillation.Vision;
+
+namespace EmbeddingDistillation.Samples.PaperPipelines;
 
 /// <summary>
 /// Options of <see cref="PaperPipeline"/>. Null values take the dataset's <see cref="PaperPreset"/>; the other
-/// defaults are documented per option. <see cref="PaperPipelineArguments.Parse"/> builds them from a command line.
+/// defaults are documented per option. <see cref="PaperSettings.ToOptions"/> builds them from a command line.
 /// </summary>
 public sealed record PaperPipelineOptions
 {
@@ -129,6 +131,25 @@ public sealed record PaperPipelineOptions
     /// ResNet-101 checkpoint with its Adam state is about 0.5 GB.
     /// </summary>
     public bool Checkpoints { get; init; }
+
+    /// <summary>
+    /// Continue the run in <see cref="Report"/>: finished runs are reloaded, an interrupted one continues from its
+    /// <c>last.ckpt</c>. Refused (before any work) when a result-affecting option differs from the report's. Implies
+    /// <see cref="Checkpoints"/>. Default false.
+    /// </summary>
+    public bool Resume { get; init; }
+
+    /// <summary>Delete what an earlier pipeline run wrote in <see cref="Report"/> before starting. Default false.</summary>
+    public bool Overwrite { get; init; }
+
+    /// <summary>
+    /// Leave out the images the up-front scan finds corrupt (listed in the log, results.md and skipped-images.txt)
+    /// instead of stopping. Missing files always stop the run. Default false.
+    /// </summary>
+    public bool SkipCorruptImages { get; init; }
+
+    /// <summary>Torch CPU threads; null (default): leave torch's setting (all cores) alone.</summary>
+    public int? Threads { get; init; }
 
     /// <summary>Images per forward pass when embedding the test set. Default 64.</summary>
     public int EvaluationBatchSize { get; init; } = 64;

@@ -1,7 +1,6 @@
-using EmbeddingDistillation.Evaluation;
 using static TorchSharp.torch;
 
-namespace EmbeddingDistillation.Vision.Pipelines;
+namespace EmbeddingDistillation.Evaluation;
 
 /// <summary>
 /// Retrieval metrics for a random subset of queries against the whole set, self-match excluded: the protocol of the

@@ -1,6 +1,6 @@
 using EmbeddingDistillation.Networks;
 
-namespace EmbeddingDistillation.Vision.Pipelines;
+namespace EmbeddingDistillation.Samples.PaperPipelines;
 
 /// <summary>The teacher and student taps that the hint and attention terms read.</summary>
 /// <param name="Teacher">The teacher's tap.</param>

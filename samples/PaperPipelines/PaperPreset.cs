@@ -1,6 +1,6 @@
 using EmbeddingDistillation.Evaluation;
 
-namespace EmbeddingDistillation.Vision.Pipelines;
+namespace EmbeddingDistillation.Samples.PaperPipelines;
 
 /// <summary>The three benchmarks of the paper.</summary>
 public enum PaperDataset

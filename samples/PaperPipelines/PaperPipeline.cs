@@ -1,0 +1,239 @@
+using System.Globalization;
+using EmbeddingDistillation.Evaluation;
+using EmbeddingDistillation.Losses;
+using EmbeddingDistillation.Networks;
+using EmbeddingDistillation.Samples.Runs;
+using EmbeddingDistillation.Training;
+using EmbeddingDistillation.Vision;
+using TorchSharp;
+
+namespace EmbeddingDistillation.Samples.PaperPipelines;
+
+/// <summary>
+/// The paper's experiment end to end on a real dataset: read and split it (paper counts printed beside the real
+/// ones), check every image once, train the teacher with the triplet loss (or load it), distil every student with
+/// every method (baseline, absolute, relative, and optionally RKD, hint, attention; semi-supervised and
+/// cross-quality variants), evaluate all of them with the dataset's Recall@K (plus MAP@R, parameters, MACs,
+/// latency), and write the report folder. Every run lives in <c>REPORT/checkpoints/NAME</c> (<see cref="RunFolder"/>):
+/// with <see cref="PaperPipelineOptions.Resume"/> a finished run is reloaded and an interrupted one continues.
+/// </summary>
+public sealed class PaperPipeline
+{
+    /// <summary>Everything the pipeline writes into its report folder (what <c>--overwrite</c> deletes).</summary>
+    internal static readonly SampleOutputs Outputs = new(
+        ["results.csv", "results.md", "summary.txt", "teacher.weights", PaperReport.SkippedImagesFile, "training-loss.png", "recall-at-k.png"],
+        ["checkpoints"]);
+
+    private readonly PaperPipelineOptions _o;
+    private readonly TextWriter _log;
+    private readonly TrainingRunner _runner;
+    private readonly PaperPreset _preset;
+    private readonly List<string> _warnings = [];
+
+    /// <summary>Creates the pipeline.</summary>
+    /// <param name="options">The options.</param>
+    /// <param name="log">Where progress lines go (default: none).</param>
+    /// <param name="runner">Wraps each training run (e.g. a progress bar); default: runs it without progress.</param>
+    public PaperPipeline(PaperPipelineOptions options, TextWriter? log = null, TrainingRunner? runner = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _o = options;
+        _log = log ?? TextWriter.Null;
+        _runner = runner ?? ((_, train) => train(null));
+        _preset = PaperPreset.For(options.Dataset);
+    }
+
+    /// <summary>The dataset's preset.</summary>
+    public PaperPreset Preset => _preset;
+
+    /// <summary>Crop size in use.</summary>
+    public int ImageSize => _o.ImageSize ?? _preset.ImageSize;
+
+    /// <summary>The Recall@K cut-offs reported (the preset's).</summary>
+    public IReadOnlyList<int> RecallKs => _preset.RecallKs;
+
+    /// <summary>Checkpoints are written with <c>--checkpoints</c>, and always when resuming.</summary>
+    private bool Checkpoints => _o.Checkpoints || _o.Resume;
+
+    private double Lr => _o.LearningRate ?? _preset.LearningRate;
+
+    /// <summary>Runs everything and writes the report.</summary>
+    /// <param name="cancellationToken">Stops after the current step (finished runs and checkpoints allow resuming).</param>
+    /// <exception cref="Samples.CommandLine.UsageException">The report folder holds a run that neither <c>Resume</c> nor <c>Overwrite</c> allows touching, or one made with other settings.</exception>
+    /// <exception cref="ImageDataException">An annotation or image file is missing or corrupt (found before any training).</exception>
+    public PaperPipelineResult Run(CancellationToken cancellationToken = default)
+    {
+        if (!Directory.Exists(_o.Root))
+            throw new DirectoryNotFoundException($"Dataset root '{_o.Root}' (--root) does not exist. See docs/paper.md for the download and folder layout.");
+        foreach (var line in ReportFolder.Prepare(_o.Report, _o.RunSettings(), _o.Resume, _o.Overwrite, Outputs)) _log.WriteLine(line);
+        if (_o.Resume && !_o.Checkpoints)
+            _log.WriteLine("--resume implies --checkpoints: every run saves last.ckpt at each epoch end, so another interruption loses at most one epoch.");
+
+        int size = ImageSize;
+        bool smallStem = _o.SmallStem ?? size <= 64;
+        int dim = _o.EmbeddingDimension ?? _preset.EmbeddingDimension;
+        var students = _o.Students ?? _preset.Students;
+        int epochs = _o.Epochs ?? _preset.Epochs;
+        var data = PaperData.Load(_o, _preset, _log, _warnings, cancellationToken);
+        if (data.Unlabelled is not null)
+            _log.WriteLine($"Semi-supervised: {data.Unlabelled.Count:N0} unlabelled images below {_o.Unlabelled}, {_o.UnlabelledRatio.ToString(CultureInfo.InvariantCulture)} unlabelled batch(es) per labelled batch in distillation runs.");
+        if (_o.CrossQuality)
+            _log.WriteLine($"Cross-quality: students train and are tested on images downscaled x{_o.LowQuality.DownscaleFactor.ToString(CultureInfo.InvariantCulture)}" +
+                $"{(_o.LowQuality.JpegQuality is int q ? $" + JPEG q{q}" : "")}; the teacher sees the clean images.");
+
+        var netOptions = new EmbeddingNetworkOptions { SmallInputStem = smallStem, BaseWidth = _o.BaseWidth };
+        WarnIfFromScratch(students);
+        var device = Devices.Pick(_o.Device);
+        _log.WriteLine($"Device {device}; crops {size} px (resize {data.ImageOptions.Transform.EffectiveResizeSize}){(smallStem ? ", small-input stems" : "")}; " +
+            $"batches {_preset.ClassesPerBatch} x {_preset.ImagesPerClass}; Adam lr {Lr.ToString("G3", CultureInfo.InvariantCulture)}, weight decay {_preset.WeightDecay.ToString(CultureInfo.InvariantCulture)}; " +
+            $"{epochs} epochs x {data.BatchesPerEpoch(data.TeacherTrain)} batches{(_o.MaxSteps is int ms ? $" (at most {ms} steps per run)" : "")}.");
+
+        var runs = new List<PaperRun>();
+        // Teacher: trained with the triplet loss alone on the clean images (or loaded).
+        torch.manual_seed(_o.Seed);
+        var teacher = EmbeddingNetworks.Create(_o.Teacher ?? _preset.Teacher, dim, netOptions);
+        LoadImageNet(teacher, _o.TeacherWeights, smallStem, "teacher");
+        var (teacherTraining, teacherSteps) = TrainOrLoadTeacher(teacher, data, epochs, cancellationToken);
+        teacher.to(device);
+        runs.Add(Evaluate($"teacher-{teacher.Name}", ModelRole.Teacher, teacher, data.TestClean, teacherTraining, teacherSteps, 0, cancellationToken));
+
+        for (int j = 0; j < students.Count; j++)
+        {
+            foreach (var method in _o.Methods)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                torch.manual_seed(_o.Seed); // every method starts from the same student initialisation
+                var student = EmbeddingNetworks.Create(students[j], dim, netOptions);
+                LoadImageNet(student, _o.StudentWeights is { } sw && j < sw.Count ? sw[j] : null, smallStem, "student");
+                var (objective, description) = PaperObjectives.Create(method, _o, _preset, teacher, student);
+                bool distils = objective.DistillationTerms.Count > 0;
+                var trainingData = data.TrainingData(data.StudentTrain, distils ? data.Unlabelled : null);
+                string name = $"{student.Name}-{method}";
+                _log.WriteLine($"Student run {name}: {description}.");
+                var (result, steps) = TrainOrReload(name, new RunFolder(RunPath(name)), student, objective, trainingData, epochs, cancellationToken);
+                student.to(device);
+                runs.Add(Evaluate(name, distils ? ModelRole.Distilled : ModelRole.Baseline, student, data.StudentTest, result, steps.Labelled, steps.Unlabelled, cancellationToken));
+                student.Dispose();
+            }
+        }
+
+        PaperReport.Write(_o, _preset, ImageSize, data, runs, _warnings, _log);
+        return new PaperPipelineResult(_o.Report, data.Split, runs, _warnings);
+    }
+
+    private string RunPath(string name) => Path.Combine(_o.Report, "checkpoints", name.Replace(' ', '-'));
+
+    /// <summary>The teacher: reloaded when an earlier session finished it, loaded from --teacher-checkpoint when that exists, else trained.</summary>
+    private (TrainingResult? Training, int LabelledSteps) TrainOrLoadTeacher(EmbeddingNetwork teacher, PaperData data, int epochs, CancellationToken ct)
+    {
+        string teacherFile = _o.TeacherCheckpoint ?? Path.Combine(_o.Report, "teacher.weights");
+        var folder = new RunFolder(RunPath("teacher"), teacherFile);
+        if (!folder.IsFinished && _o.TeacherCheckpoint is not null && File.Exists(_o.TeacherCheckpoint))
+        {
+            NetworkCheckpoint.Load(teacher, _o.TeacherCheckpoint);
+            _log.WriteLine($"Teacher {teacher.Name}: loaded trained weights from {_o.TeacherCheckpoint} (training skipped).");
+            return (null, 0);
+        }
+        var (result, steps) = TrainOrReload($"teacher {teacher.Name}", folder, teacher, TrainingObjective.MetricOnly(new TripletLoss()),
+            data.TrainingData(data.TeacherTrain, null), _o.TeacherEpochs ?? epochs, ct);
+        _log.WriteLine($"Teacher weights in {teacherFile}.");
+        return (result, steps.Labelled);
+    }
+
+    /// <summary>Trains one run in its folder and records it as finished, or reloads it when an earlier session finished it.</summary>
+    private (TrainingResult Result, (int Labelled, int Unlabelled) Steps) TrainOrReload(string title, RunFolder folder, EmbeddingNetwork network,
+        TrainingObjective objective, TrainingData data, int epochs, CancellationToken cancellationToken)
+    {
+        if (folder.IsFinished)
+        {
+            var done = folder.LoadFinished(network, out var counters);
+            _log.WriteLine($"  {title}: finished in an earlier session, reloaded from {folder.Path} (not retrained).");
+            return (done, (counters.GetValueOrDefault("labelled"), counters.GetValueOrDefault("unlabelled")));
+        }
+        var options = new TrainingOptions
+        {
+            Epochs = epochs,
+            MaxSteps = _o.MaxSteps,
+            LearningRate = Lr,
+            WeightDecay = _preset.WeightDecay,
+            Seed = _o.Seed,
+            Device = _o.Device,
+            ValidateEveryEpochs = Math.Max(1, epochs / 20),
+            CheckpointDirectory = Checkpoints ? folder.Path : null,
+            Resume = _o.Resume,
+        };
+        var counter = new StepCounter();
+        var result = _runner(title, outer => new Trainer().Fit(network, objective, data, options, counter.Wrap(outer), cancellationToken));
+        _log.WriteLine($"  {title}: {result.Steps} steps ({counter.Labelled} labelled{(counter.Unlabelled > 0 ? $" + {counter.Unlabelled} unlabelled" : "")}) in {result.Elapsed.TotalSeconds:F1} s, " +
+            $"{result.ImagesPerSecond.ToString("F1", CultureInfo.InvariantCulture)} training images/s{(result.Resumed ? " (resumed from its checkpoint)" : "")}.");
+        if (result.Cancelled)
+            throw new OperationCanceledException(Checkpoints
+                ? $"Training of {title} stopped after step {result.Steps}; its checkpoint is in {folder.Path}."
+                : $"Training of {title} stopped after step {result.Steps}, without a checkpoint (no --checkpoints): a resume trains it again from the start.");
+        folder.MarkFinished(network, result, $"{title}: {epochs} epochs",
+            new Dictionary<string, int> { ["labelled"] = counter.Labelled, ["unlabelled"] = counter.Unlabelled });
+        return (result, (counter.Labelled, counter.Unlabelled));
+    }
+
+    private PaperRun Evaluate(string name, ModelRole role, EmbeddingNetwork network, ImageDataset test, TrainingResult? training,
+        int labelledSteps, int unlabelledSteps, CancellationToken cancellationToken)
+    {
+        var ks = _preset.RecallKs.Concat(ResultsTable.CsvRecallKs).Distinct().Order().ToArray();
+        RetrievalResult retrieval;
+        using (var extracted = EmbeddingExtractor.Extract(network, test, _o.EvaluationBatchSize, cancellationToken))
+        {
+            retrieval = _o.SopQueries is int q
+                ? SubsetRetrieval.Evaluate(extracted.Embeddings, extracted.Labels, q, ks, _o.Seed, cancellationToken)
+                : RetrievalMetrics.Evaluate(extracted.Embeddings, extracted.Labels, ks, cancellationToken: cancellationToken);
+        }
+        var complexity = ModelComplexity.Measure(network, ImageSize, ImageSize);
+        double latency = InferenceLatency.MillisecondsPerImage(network, ImageSize, 1, _o.LatencyIterations, warmup: 2);
+        var row = new ModelResult(name, role, retrieval.RecallAtK, retrieval.MapAtR, complexity.Parameters, complexity.Macs, latency);
+        _log.WriteLine($"  {name} on {test.Name} ({retrieval.QueryCount:N0} queries): " +
+            string.Join(", ", _preset.RecallKs.Select(k => $"R@{k} {(100 * retrieval.RecallAtK[k]).ToString("F1", CultureInfo.InvariantCulture)}")) +
+            $", MAP@R {(100 * retrieval.MapAtR).ToString("F1", CultureInfo.InvariantCulture)}");
+        return new PaperRun(name, training, labelledSteps, unlabelledSteps, row, test.Name);
+    }
+
+    private void LoadImageNet(EmbeddingNetwork network, string? path, bool smallStem, string role)
+    {
+        if (path is null) return;
+        // A small-input stem changes conv1's shape: load everything else.
+        var result = PretrainedWeights.LoadBackbone(network, path, smallStem ? new WeightsLoadOptions { Strict = false } : null);
+        _log.WriteLine($"{role} {network.Name}: ImageNet weights from {path}" + (smallStem ? $" (small stem: {result.Mismatched.Count} mis-shaped tensor(s) left at their initialisation)" : "") + ".");
+    }
+
+    private void WarnIfFromScratch(IReadOnlyList<string> students)
+    {
+        var missing = new List<string>();
+        if (_o.TeacherWeights is null && !(_o.TeacherCheckpoint is not null && File.Exists(_o.TeacherCheckpoint))) missing.Add("teacher");
+        for (int j = 0; j < students.Count; j++)
+            if (_o.StudentWeights is not { } sw || j >= sw.Count || sw[j] is null) missing.Add(students[j]);
+        if (missing.Count == 0) return;
+        string w = $"WARNING: no ImageNet weights for {string.Join(", ", missing)}: training from scratch (the paper's numbers need pretrained backbones; see docs/paper.md).";
+        _warnings.Add(w);
+        _log.WriteLine(w);
+    }
+
+    /// <summary>Counts labelled and unlabelled steps from the trainer's progress.</summary>
+    private sealed class StepCounter
+    {
+        public int Labelled;
+        public int Unlabelled;
+
+        public IProgress<TrainingProgress> Wrap(IProgress<TrainingProgress>? outer) => new Sink(this, outer);
+
+        private sealed class Sink(StepCounter counter, IProgress<TrainingProgress>? outer) : IProgress<TrainingProgress>
+        {
+            public void Report(TrainingProgress value)
+            {
+                if (value.Validation is null)
+                {
+                    if (value.Labelled) counter.Labelled++;
+                    else counter.Unlabelled++;
+                }
+                outer?.Report(value);
+            }
+        }
+    }
+}

@@ -1,0 +1,229 @@
+using System.ComponentModel;
+using EmbeddingDistillation.Samples.CommandLine;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace EmbeddingDistillation.Samples.Quickstart;
+
+/// <summary>
+/// The quickstart's command line. Options whose default depends on <c>--fast</c> are nullable here and resolved by
+/// <see cref="Resolve"/>; <see cref="Validate"/> checks every resolved value before any work starts.
+/// </summary>
+internal sealed class QuickstartSettings : CommandSettings
+{
+    /// <summary>The metric losses the quickstart can build, by their command-line names.</summary>
+    public static readonly string[] MetricLosses = ["proxy-anchor", "multi-similarity", "triplet", "contrastive"];
+
+    /// <summary>The distilled students it can train.</summary>
+    public static readonly string[] DistillationVariants = ["absolute", "relative", "rkd"];
+
+    [CommandOption("--fast")]
+    [Description("CI-sized run (60 classes x 30 images, half-width teacher, 4 epochs each; under 2 minutes)")]
+    public bool Fast { get; init; }
+
+    [CommandOption("--report <DIR>")]
+    [Description("Report folder; an existing non-empty one needs --resume or --overwrite")]
+    [DefaultValue("quickstart-report")]
+    public string Report { get; init; } = "quickstart-report";
+
+    [CommandOption("--resume")]
+    [Description("Continue the run in --report: finished runs are reloaded, the interrupted one continues from its last checkpoint. Refused if a result-affecting option differs")]
+    public bool Resume { get; init; }
+
+    [CommandOption("--overwrite")]
+    [Description("Delete what an earlier quickstart wrote in --report, then start again (other files are kept)")]
+    public bool Overwrite { get; init; }
+
+    [CommandOption("--seed <N>")]
+    [Description("Seed of data, initialisation and batches")]
+    [DefaultValue(7)]
+    public int Seed { get; init; } = 7;
+
+    [CommandOption("--device <DEVICE>")]
+    [Description("auto, cpu, cuda or cuda:N (auto: cuda when available)")]
+    [DefaultValue("auto")]
+    public string Device { get; init; } = "auto";
+
+    [CommandOption("--threads <N>")]
+    [Description("CPU threads (default: all cores)")]
+    public int? Threads { get; init; }
+
+    [CommandOption("--classes <N>")]
+    [Description("Synthetic classes, 4-384 (default 100; --fast 60)")]
+    public int? Classes { get; init; }
+
+    [CommandOption("--images-per-class <N>")]
+    [Description("Images per class (default 50; --fast 30)")]
+    public int? ImagesPerClass { get; init; }
+
+    [CommandOption("--image-size <PX>")]
+    [Description("Image side in pixels, 8-256")]
+    [DefaultValue(32)]
+    public int ImageSize { get; init; } = 32;
+
+    [CommandOption("--validation-classes <N>")]
+    [Description("Training classes held out for model selection (default 10; --fast 6)")]
+    public int? ValidationClasses { get; init; }
+
+    [CommandOption("--teacher <NAME>")]
+    [Description("Teacher network: resnet18/34/50/101, mobilenetv1-W, mobilenetv2-W")]
+    [DefaultValue("resnet18")]
+    public string Teacher { get; init; } = "resnet18";
+
+    [CommandOption("--teacher-weights <FILE>")]
+    [Description("Reuse a trained teacher instead of training one (e.g. REPORT/checkpoints/teacher/final.weights)")]
+    public string? TeacherWeights { get; init; }
+
+    [CommandOption("--teacher-base-width <N>")]
+    [Description("ResNet base width of the teacher (default 64; --fast 32)")]
+    public int? TeacherBaseWidth { get; init; }
+
+    [CommandOption("--teacher-small-stem")]
+    [Description("Stride-1 stem for the teacher (small images)")]
+    public bool TeacherSmallStem { get; init; }
+
+    [CommandOption("--student <NAME>")]
+    [Description("Student network")]
+    [DefaultValue("mobilenetv1-0.25")]
+    public string Student { get; init; } = "mobilenetv1-0.25";
+
+    [CommandOption("--student-standard-stem")]
+    [Description("Standard (stride-2) stem for the student instead of the small-input stem")]
+    public bool StudentStandardStem { get; init; }
+
+    [CommandOption("--embedding-dim <D>")]
+    [Description("Embedding dimension, 1-4096")]
+    [DefaultValue(128)]
+    public int EmbeddingDim { get; init; } = 128;
+
+    [CommandOption("--teacher-loss <NAME>")]
+    [Description("proxy-anchor, multi-similarity, triplet or contrastive")]
+    [DefaultValue("proxy-anchor")]
+    public string TeacherLoss { get; init; } = "proxy-anchor";
+
+    [CommandOption("--student-loss <NAME>")]
+    [Description("The students' own metric loss (same names)")]
+    [DefaultValue("multi-similarity")]
+    public string StudentLoss { get; init; } = "multi-similarity";
+
+    [CommandOption("--distill <LIST>")]
+    [Description("Distilled students to train: comma list of absolute, relative, rkd; or none")]
+    [DefaultValue("absolute,relative,rkd")]
+    public string Distill { get; init; } = "absolute,relative,rkd";
+
+    [CommandOption("--no-baseline")]
+    [Description("Skip the baseline student (e.g. when comparing lambdas)")]
+    public bool NoBaseline { get; init; }
+
+    [CommandOption("--lambda-absolute <X>")]
+    [DefaultValue(5.0)]
+    public double LambdaAbsolute { get; init; } = 5.0;
+
+    [CommandOption("--lambda-relative <X>")]
+    [DefaultValue(10.0)]
+    public double LambdaRelative { get; init; } = 10.0;
+
+    [CommandOption("--lambda-rkd-distance <X>")]
+    [DefaultValue(1.0)]
+    public double LambdaRkdDistance { get; init; } = 1.0;
+
+    [CommandOption("--lambda-rkd-angle <X>")]
+    [DefaultValue(2.0)]
+    public double LambdaRkdAngle { get; init; } = 2.0;
+
+    [CommandOption("--teacher-epochs <N>")]
+    [Description("Teacher epochs (default 20; --fast 4)")]
+    public int? TeacherEpochs { get; init; }
+
+    [CommandOption("--student-epochs <N>")]
+    [Description("Epochs of every student (default 30; --fast 4)")]
+    public int? StudentEpochs { get; init; }
+
+    [CommandOption("--teacher-lr <X>")]
+    [DefaultValue(1e-3)]
+    public double TeacherLr { get; init; } = 1e-3;
+
+    [CommandOption("--student-lr <X>")]
+    [DefaultValue(1e-2)]
+    public double StudentLr { get; init; } = 1e-2;
+
+    [CommandOption("--batch-classes <P>")]
+    [Description("Classes per batch (P), at least 2")]
+    [DefaultValue(8)]
+    public int BatchClasses { get; init; } = 8;
+
+    [CommandOption("--batch-images-per-class <K>")]
+    [Description("Images per class in a batch (K), at least 2")]
+    [DefaultValue(8)]
+    public int BatchImagesPerClass { get; init; } = 8;
+
+    /// <summary>The options of the run: explicit values, else the <c>--fast</c> or the full-run defaults.</summary>
+    public QuickstartOptions Resolve() => new()
+    {
+        Fast = Fast, Report = Report, Resume = Resume, Overwrite = Overwrite, Seed = Seed, Device = Device,
+        Threads = Threads ?? Environment.ProcessorCount,
+        Classes = Classes ?? (Fast ? 60 : 100),
+        ImagesPerClass = ImagesPerClass ?? (Fast ? 30 : 50),
+        ImageSize = ImageSize,
+        ValidationClasses = ValidationClasses ?? (Fast ? 6 : 10),
+        Teacher = Teacher, TeacherWeights = TeacherWeights,
+        TeacherBaseWidth = TeacherBaseWidth ?? (Fast ? 32 : 64),
+        TeacherSmallStem = TeacherSmallStem, Student = Student, StudentSmallStem = !StudentStandardStem,
+        EmbeddingDim = EmbeddingDim, TeacherLoss = TeacherLoss, StudentLoss = StudentLoss,
+        LambdaAbsolute = LambdaAbsolute, LambdaRelative = LambdaRelative, LambdaRkdDistance = LambdaRkdDistance, LambdaRkdAngle = LambdaRkdAngle,
+        Distill = DistillList(), Baseline = !NoBaseline,
+        TeacherEpochs = TeacherEpochs ?? (Fast ? 4 : 20),
+        StudentEpochs = StudentEpochs ?? (Fast ? 4 : 30),
+        TeacherLearningRate = TeacherLr, StudentLearningRate = StudentLr,
+        ClassesPerBatch = BatchClasses, ImagesPerClassInBatch = BatchImagesPerClass,
+    };
+
+    public override ValidationResult Validate()
+    {
+        var o = Resolve();
+        var check = new OptionChecks()
+            .Require(!(Resume && Overwrite), "--resume and --overwrite contradict each other: give one of them.")
+            .AtLeast("--threads", o.Threads, 1)
+            .InRange("--classes", o.Classes, 4, 384)
+            .AtLeast("--images-per-class", o.ImagesPerClass, 2)
+            .InRange("--image-size", o.ImageSize, 8, 256)
+            .AtLeast("--validation-classes", o.ValidationClasses, 1)
+            .Network("--teacher", o.Teacher)
+            .AtLeast("--teacher-base-width", o.TeacherBaseWidth, 1)
+            .FileExists("--teacher-weights", o.TeacherWeights)
+            .Network("--student", o.Student)
+            .InRange("--embedding-dim", o.EmbeddingDim, 1, 4096)
+            .OneOf("--teacher-loss", o.TeacherLoss, MetricLosses)
+            .OneOf("--student-loss", o.StudentLoss, MetricLosses)
+            .NonNegative("--lambda-absolute", o.LambdaAbsolute)
+            .NonNegative("--lambda-relative", o.LambdaRelative)
+            .NonNegative("--lambda-rkd-distance", o.LambdaRkdDistance)
+            .NonNegative("--lambda-rkd-angle", o.LambdaRkdAngle)
+            .AtLeast("--teacher-epochs", o.TeacherEpochs, 1)
+            .AtLeast("--student-epochs", o.StudentEpochs, 1)
+            .Positive("--teacher-lr", o.TeacherLearningRate)
+            .Positive("--student-lr", o.StudentLearningRate)
+            .AtLeast("--batch-classes", o.ClassesPerBatch, 2)
+            .AtLeast("--batch-images-per-class", o.ImagesPerClassInBatch, 2)
+            .Device("--device", o.Device);
+        CheckDistill(check);
+        // The paper's split: the first half of the classes train (minus the validation classes), the second half test.
+        int trainClasses = o.Classes / 2 - o.ValidationClasses;
+        if (check.Errors.Count == 0 && trainClasses < o.ClassesPerBatch)
+            check.Fail($"Option --validation-classes {o.ValidationClasses} leaves {trainClasses} training classes of --classes {o.Classes} " +
+                $"(half of them train), fewer than --batch-classes {o.ClassesPerBatch}: lower --validation-classes or --batch-classes, or raise --classes.");
+        return check.Result();
+    }
+
+    private void CheckDistill(OptionChecks check)
+    {
+        if (Distill.Trim() == "none") return;
+        var items = Distill.Split(',', StringSplitOptions.TrimEntries);
+        foreach (var item in items.Where(i => !DistillationVariants.Contains(i)))
+            check.Fail($"Option --distill: '{item}' is not one of {string.Join(", ", DistillationVariants)} (or 'none' alone), in '{Distill}'.");
+        if (items.Distinct().Count() != items.Length) check.Fail($"Option --distill lists a student twice: '{Distill}'.");
+    }
+
+    private string[] DistillList() =>
+        Distill.Trim() == "none" ? [] : Distill.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}

@@ -1,0 +1,72 @@
+using EmbeddingDistillation.Samples.CommandLine;
+using EmbeddingDistillation.Samples.PaperPipelines;
+using EmbeddingDistillation.Samples.Runs;
+using EmbeddingDistillation.Tests.Pipelines;
+
+namespace EmbeddingDistillation.Tests.Samples;
+
+/// <summary>The paper pipelines refuse bad command lines with exit code 2 before reading any data.</summary>
+public sealed class PaperCommandLineTests : IDisposable
+{
+    private readonly string _root = Directory.CreateDirectory(SampleRun.NewPath("ed-paper-cli")).FullName;
+
+    private string Report => Path.Combine(_root, "report");
+
+    [Fact]
+    public void NoArgumentsPrintTheUsageAndExitWithTheUsageCode()
+    {
+        var (code, output, _) = SampleRun.Run<PaperCommand>(PaperCommand.Info);
+        Assert.Equal(ExitCodes.UsageError, code);
+        Assert.Contains("--dataset", output);
+        Assert.Contains("--skip-corrupt-images", output);
+    }
+
+    [Theory]
+    [InlineData("--epochs 0", "--epochs", "0")]
+    [InlineData("--image-size 4", "--image-size", "4")]
+    [InlineData("--teacher resnet999", "--teacher", "resnet999")]
+    [InlineData("--lambda-relative nan", "--lambda-relative", "NaN")]
+    [InlineData("--methods baseline,hints", "--methods", "hints")]
+    [InlineData("--device tpu", "--device", "tpu")]
+    [InlineData("--threads 0", "--threads", "0")]
+    [InlineData("--lq-downscale 0.5", "--lq-downscale", "0.5")]
+    public void BadValuesAreRefusedWithTheUsageExitCodeBeforeAnyWork(string args, string option, string value)
+    {
+        var (code, _, error) = SampleRun.Run<PaperCommand>(PaperCommand.Info, ["--dataset", "cub", "--root", _root, "--report", Report, .. args.Split(' ')]);
+        Assert.Equal(ExitCodes.UsageError, code);
+        Assert.Contains(option, error);
+        Assert.Contains(value, error);
+        Assert.DoesNotContain(" at ", error);
+        Assert.False(Directory.Exists(Report));
+    }
+
+    [Fact]
+    public void ResumeWithAnotherSeedIsRefusedNamingTheOptionAndBothValues()
+    {
+        string[] first = ["--dataset", "cub", "--root", _root, "--report", Report, "--seed", "1"];
+        PaperArgumentsTests.Parse(first).RunSettings().Write(Directory.CreateDirectory(Report).FullName);
+
+        var (code, _, error) = SampleRun.Run<PaperCommand>(PaperCommand.Info,
+            "--dataset", "cub", "--root", _root, "--report", Report, "--seed", "2", "--resume");
+        Assert.Equal(ExitCodes.UsageError, code);
+        Assert.Contains("--seed: '1' in the report, '2' now", error);
+        Assert.Equal([RunSettings.FileName], Directory.EnumerateFileSystemEntries(Report).Select(Path.GetFileName));
+
+        // The same settings resume (here the empty --root then fails as a runtime error: exit 1, not 2).
+        var same = SampleRun.Run<PaperCommand>(PaperCommand.Info, [.. first, "--resume"]);
+        Assert.Equal(ExitCodes.RuntimeFailure, same.ExitCode);
+        Assert.Contains("annotation file not found", same.Error);
+    }
+
+    [Fact]
+    public void HelpAndVersionExitWithZero()
+    {
+        Assert.Equal(ExitCodes.Success, SampleRun.Run<PaperCommand>(PaperCommand.Info, "--help").ExitCode);
+        Assert.Equal(ExitCodes.Success, SampleRun.Run<PaperCommand>(PaperCommand.Info, "--version").ExitCode);
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
+    }
+}
