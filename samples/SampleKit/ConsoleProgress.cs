@@ -30,8 +30,13 @@ public static class ConsoleProgress
             return train(plain);
         }
         TrainingResult? result = null;
+        // Redrawn from the training thread, at most five times a second: Spectre's auto-refresh thread would allocate
+        // while libtorch runs, and a collection it triggers can free one of TorchSharp's implicit scalars mid-call
+        // (docs/training.md, "TorchSharp's implicit scalars and the garbage collector").
+        var sinceRedraw = System.Diagnostics.Stopwatch.StartNew();
         AnsiConsole.Progress()
             .AutoClear(false)
+            .AutoRefresh(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
             .Start(ctx =>
             {
@@ -42,9 +47,15 @@ public static class ConsoleProgress
                     task.Value = p.Step;
                     var extra = p.Validation is not null && p.Validation.TryGetValue("recall@1", out var r1) ? $" val R@1 {r1:P1}" : "";
                     task.Description = Markup.Escape($"{title} loss {p.Loss:F3} {Rate(p.ImagesPerSecond)} img/s{extra}");
+                    if (sinceRedraw.ElapsedMilliseconds >= 200 || p.Validation is not null || p.Step == p.TotalSteps)
+                    {
+                        ctx.Refresh();
+                        sinceRedraw.Restart();
+                    }
                 });
                 result = train(reporter);
                 task.Value = task.MaxValue;
+                ctx.Refresh();
             });
         return result!;
     }
