@@ -11,11 +11,8 @@ internal static class PaperRunSettings
     /// </summary>
     public static RunSettings RunSettings(this PaperPipelineOptions o)
     {
-        var settings = Settings(o);
-        // With validation classes, the trainer restores the best epoch's weights at the end only when it has a checkpoint
-        // folder: there, checkpoints change the results, so a run made without them cannot be resumed (which turns them on).
-        if (o.ValidationFraction > 0) settings.With("--checkpoints", o.Checkpoints || o.Resume);
-        return settings;
+        // Checkpoints change nothing in the results: the trainer restores the best epoch with or without them.
+        return Settings(o);
     }
 
     private static RunSettings Settings(PaperPipelineOptions o) => new RunSettings { Sample = "paper-pipelines" }

@@ -134,7 +134,11 @@ public sealed record TrainingOptions
     /// <summary>Save <c>last.ckpt</c> every this many steps as well as at every epoch end (default 0: epoch ends only).</summary>
     public int CheckpointEverySteps { get; init; }
 
-    /// <summary>After training, load the best validated weights into the network (default true when validating).</summary>
+    /// <summary>
+    /// After training, load the best validated weights into the network (default true when validating): from
+    /// <c>best.weights</c> in the checkpoint folder, or from a copy kept in memory when there is none, so the selected
+    /// network never depends on whether checkpoints were written.
+    /// </summary>
     public bool RestoreBestAtEnd { get; init; } = true;
 
     /// <summary>The run's name in logs and errors (default: the network's name).</summary>

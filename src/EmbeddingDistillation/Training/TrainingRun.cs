@@ -38,6 +38,8 @@ internal sealed class TrainingRun : IDisposable
     private readonly IReadOnlyCollection<string> _studentTaps;
     private readonly IReadOnlyCollection<string> _teacherTaps;
     private readonly Stopwatch _clock = new();
+    /// <summary>The best weights when there is no checkpoint folder to hold them (so that selection never depends on one).</summary>
+    private Dictionary<string, Tensor>? _bestInMemory;
     private RunState _state;
     private long _imagesThisSession;
     private int _stepsThisSession;
@@ -141,10 +143,21 @@ internal sealed class TrainingRun : IDisposable
     /// <summary>Restores the best weights when asked and summarises the run.</summary>
     public TrainingResult Finish()
     {
-        if (!Cancelled && _options.RestoreBestAtEnd && _state.BestEpoch is not null && _bestPath is not null && File.Exists(_bestPath))
+        if (!Cancelled && _options.RestoreBestAtEnd && _state.BestEpoch is not null)
         {
-            NetworkCheckpoint.Load(_network.Module, _bestPath);
-            TrainerLog.RestoredBest(_logger, _state.BestEpoch.Value, _options.SelectionMetric, _state.BestMetric ?? double.NaN);
+            bool restored = false;
+            if (_bestPath is not null && File.Exists(_bestPath))
+            {
+                NetworkCheckpoint.Load(_network.Module, _bestPath);
+                restored = true;
+            }
+            else if (_bestInMemory is not null)
+            {
+                using var noGrad = no_grad();
+                foreach (var (name, tensor) in _network.Module.state_dict()) tensor.copy_(_bestInMemory[name]);
+                restored = true;
+            }
+            if (restored) TrainerLog.RestoredBest(_logger, _state.BestEpoch.Value, _options.SelectionMetric, _state.BestMetric ?? double.NaN);
         }
         if (_cache is not null && _teacher is not null) TrainerLog.TeacherCacheFilled(_logger, _cache.FilledCount, _teacher.EmbeddingDimension);
         _network.Module.eval();
@@ -160,6 +173,7 @@ internal sealed class TrainingRun : IDisposable
 
     public void Dispose()
     {
+        DisposeBestInMemory();
         _cache?.Dispose();
         _unlabelledCache?.Dispose();
         _optimizer.Dispose();
@@ -324,6 +338,7 @@ internal sealed class TrainingRun : IDisposable
             _state.BestEpoch = _state.Epoch;
             _state.ValidationsWithoutImprovement = 0;
             if (_bestPath is not null) NetworkCheckpoint.Save(_network.Module, _bestPath);
+            else if (_options.RestoreBestAtEnd) KeepBestInMemory();
         }
         else _state.ValidationsWithoutImprovement++;
         TrainerLog.Validated(_logger, _state.Epoch, FormatTerms(metrics), improved ? " (best)" : "");
@@ -332,6 +347,20 @@ internal sealed class TrainingRun : IDisposable
             _state.StoppedEarly = true;
             TrainerLog.EarlyStop(_logger, _state.Epoch, _options.SelectionMetric, patience);
         }
+    }
+
+    private void KeepBestInMemory()
+    {
+        DisposeBestInMemory();
+        using var noGrad = no_grad();
+        _bestInMemory = _network.Module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
+    }
+
+    private void DisposeBestInMemory()
+    {
+        if (_bestInMemory is null) return;
+        foreach (var t in _bestInMemory.Values) t.Dispose();
+        _bestInMemory = null;
     }
 
     private void SaveCheckpoint()

@@ -78,3 +78,38 @@ public class CancellationTests : IDisposable
         }
     }
 }
+
+/// <summary>The best validated weights come back at the end with or without a checkpoint folder.</summary>
+public class BestWeightsTests : IDisposable
+{
+    private readonly string dir = Path.Combine(Path.GetTempPath(), "ed-best-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TheBestEpochsWeightsAreRestoredWithOrWithoutCheckpoints(bool checkpoints)
+    {
+        var train = new BlobDataset(8, 10, 5);
+        var net = new TinyNetwork(48, 16, 8, seed: 1);
+        float[]? atBest = null;
+        var progress = new SynchronousProgress(p =>
+        {
+            if (p.Validation is not null && p.Epoch == 2) atBest = net.parameters().SelectMany(q => q.detach().cpu().data<float>().ToArray()).ToArray();
+        });
+        var data = new TrainingData
+        {
+            Train = train, Sampler = new SimplePkSampler(train.Labels, p: 4, k: 4, seed: 3, batches: 4),
+            Validator = new ScriptedValidator(0.3, 0.9, 0.5, 0.4),
+        };
+        var result = new Trainer().Fit(net, TrainingObjective.MetricOnly(new EmbeddingDistillation.Losses.TripletLoss(0.2)), data,
+            new TrainingOptions { Epochs = 4, LearningRate = 1e-2, Seed = 1, CheckpointDirectory = checkpoints ? dir : null }, progress);
+        Assert.Equal(2, result.BestEpoch);
+        Assert.NotNull(atBest);
+        Assert.Equal(atBest, net.parameters().SelectMany(q => q.detach().cpu().data<float>().ToArray()).ToArray());
+    }
+}
