@@ -24,6 +24,11 @@ public enum RelativeReduction
     MeanAbsolute,
     /// <summary>mean over all N x N entries of (D_S - D_T)^2.</summary>
     MeanSquared,
+    /// <summary>
+    /// sqrt(mean over all N x N entries of (D_S - D_T)^2) = || D_S - D_T ||_F / N: the paper's loss made independent
+    /// of the batch size (the Frobenius norm grows linearly with N), so one weight serves every batch size.
+    /// </summary>
+    RootMeanSquare,
 }
 
 /// <summary>Options of <see cref="RelativeTeacherLoss"/>.</summary>
@@ -68,20 +73,28 @@ public sealed class RelativeTeacherLoss : EmbeddingDistillationLoss
     {
         LossInputs.EmbeddingPair(student, teacher, nameof(RelativeTeacherLoss), sameDimension: false);
         using var scope = NewDisposeScope();
+        // Root-mean-square is the Frobenius norm divided by N: computed through the Frobenius path (fused on the CPU).
+        bool rms = _options.Reduction == RelativeReduction.RootMeanSquare;
+        var loss = Reduce(student, teacher, rms ? RelativeReduction.Frobenius : _options.Reduction);
+        if (rms) loss = loss / student.shape[0];
+        return loss.MoveToOuterDisposeScope();
+    }
+
+    private Tensor Reduce(Tensor student, Tensor teacher, RelativeReduction reduction)
+    {
         if (RelativeTeacherFused.Applies(_options, student) && TorchPath is false)
-            return LossInputs.PropagateNonFinite(RelativeTeacherFused.Forward(student, teacher, _options.Reduction), student, teacher).MoveToOuterDisposeScope();
+            return LossInputs.PropagateNonFinite(RelativeTeacherFused.Forward(student, teacher, reduction), student, teacher);
         Tensor dt;
         using (no_grad()) dt = Distances(teacher.detach());
         var diff = Distances(student) - dt;
-        var loss = _options.Reduction switch
+        return reduction switch
         {
             // Clamp the tiny sum before the sqrt so that D_S = D_T (e.g. identical batches) keeps a finite gradient.
             RelativeReduction.Frobenius => diff.pow(2).sum().clamp_min(1e-30).sqrt(),
             RelativeReduction.MeanAbsolute => diff.abs().mean(),
             RelativeReduction.MeanSquared => diff.pow(2).mean(),
-            _ => throw new ArgumentOutOfRangeException(nameof(_options.Reduction), _options.Reduction, "Unknown reduction."),
+            _ => throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "Unknown reduction."),
         };
-        return loss.MoveToOuterDisposeScope();
     }
 
     private Tensor Distances(Tensor x) => _options.Distance switch

@@ -9,7 +9,7 @@ public static class LossCatalog
 {
     public static readonly string[] Distillation =
     {
-        "absolute", "absolute-squared", "absolute-projection", "relative", "relative-squared-meanabs", "relative-cosine-meansq",
+        "absolute", "absolute-squared", "absolute-projection", "relative", "relative-rms", "relative-squared-meanabs", "relative-cosine-meansq",
         "rkd-distance", "rkd-angle", "relaxed-contrastive",
     };
 
@@ -35,6 +35,7 @@ public static class LossCatalog
             "absolute-squared" => new AbsoluteTeacherLoss(new AbsoluteTeacherLossOptions { Squared = true }),
             "absolute-projection" => new AbsoluteTeacherLoss(new AbsoluteTeacherLossOptions { StudentDimension = d, TeacherDimension = d + 2 }),
             "relative" => new RelativeTeacherLoss(),
+            "relative-rms" => new RelativeTeacherLoss(new RelativeTeacherLossOptions { Reduction = RelativeReduction.RootMeanSquare }),
             "relative-squared-meanabs" => new RelativeTeacherLoss(new RelativeTeacherLossOptions { Distance = RelativeDistance.SquaredEuclidean, Reduction = RelativeReduction.MeanAbsolute }),
             "relative-cosine-meansq" => new RelativeTeacherLoss(new RelativeTeacherLossOptions { Distance = RelativeDistance.Cosine, Reduction = RelativeReduction.MeanSquared }),
             "rkd-distance" => new RkdDistanceLoss(),

@@ -104,3 +104,21 @@ public class ObjectiveTests
         Assert.Throws<ArgumentException>(() => loss.forward(torch.randn(3, 5), torch.randn(3, 8)));
     }
 }
+
+public class RelativeRootMeanSquareTests
+{
+    [Theory]
+    [InlineData(8)]
+    [InlineData(64)]
+    public void RootMeanSquareIsTheFrobeniusNormOverN(int n)
+    {
+        using var scope = torch.NewDisposeScope();
+        var s = torch.randn(n, 16, dtype: ScalarType.Float64).requires_grad_(true);
+        var t = torch.randn(n, 24, dtype: ScalarType.Float64);
+        var rms = new RelativeTeacherLoss(new RelativeTeacherLossOptions { Reduction = RelativeReduction.RootMeanSquare }).forward(s, t);
+        var frobenius = new RelativeTeacherLoss().forward(s, t);
+        Assert.Equal(frobenius.item<double>() / n, rms.item<double>(), 12);
+        var direct = (EmbeddingDistillation.Primitives.PairwiseDistances.Euclidean(s) - EmbeddingDistillation.Primitives.PairwiseDistances.Euclidean(t)).pow(2).mean().sqrt();
+        Assert.Equal(direct.item<double>(), rms.item<double>(), 10);
+    }
+}
