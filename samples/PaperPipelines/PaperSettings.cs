@@ -140,9 +140,9 @@ public sealed class PaperSettings : CommandSettings
     public double LqDownscale { get; init; } = 4.0;
 
     [CommandOption("--lq-jpeg <Q>")]
-    [Description("Degradation: JPEG quality 1-100, or none")]
-    [DefaultValue("20")]
-    public string LqJpeg { get; init; } = "20";
+    [Description("Degradation: an extra JPEG re-encoding at quality 1-100, or none (the paper degrades resolution only)")]
+    [DefaultValue("none")]
+    public string LqJpeg { get; init; } = "none";
 
     [CommandOption("--checkpoints")]
     [Description("Save resumable checkpoints every epoch under REPORT/checkpoints (--resume implies it)")]

@@ -116,17 +116,11 @@ public class ImageDataset : IImageBatchSource
             Transform.Apply(image, geometry, teacherDestination);
         if (!destination.IsEmpty)
         {
-            var student = StudentView(image, path);
-            Transform.Apply(student, geometry, destination);
+            // The student's view: the same crop, degraded after it when LowQuality is set (the network input loses
+            // the same resolution whatever the source file's size).
+            try { Transform.Apply(image, geometry, destination, Options.LowQuality); }
+            catch (ImageDataException e) { throw new ImageDataException(path, "low-quality re-encoding failed: " + e.Message, null, e); }
         }
-    }
-
-    /// <summary>The image the student sees: the clean one, or degraded when <see cref="ImageDatasetOptions.LowQuality"/> is set.</summary>
-    private RgbImage StudentView(RgbImage image, string path)
-    {
-        if (Options.LowQuality is null) return image;
-        try { return ImageTransform.Degrade(image, Options.LowQuality); }
-        catch (ImageDataException e) { throw new ImageDataException(path, "low-quality re-encoding failed: " + e.Message, null, e); }
     }
 }
 

@@ -116,10 +116,14 @@ public sealed class ImageTransform
     }
 
     /// <summary>Applies <paramref name="geometry"/> to <paramref name="image"/> and writes the normalised CHW floats into <paramref name="destination"/>.</summary>
-    /// <param name="image">The decoded (and box-cropped, possibly degraded) image.</param>
+    /// <param name="image">The decoded (and box-cropped) image.</param>
     /// <param name="geometry">From <see cref="Draw"/> for this image's size.</param>
     /// <param name="destination">At least <see cref="SampleLength"/> floats.</param>
-    public void Apply(RgbImage image, GeometricParams geometry, Span<float> destination)
+    /// <param name="degrade">
+    /// The cross-quality degradation of the network input, applied after the crop and resize (null: none), so that
+    /// the loss of resolution is the same whatever the source file's size.
+    /// </param>
+    public void Apply(RgbImage image, GeometricParams geometry, Span<float> destination, LowQualityOptions? degrade = null)
     {
         if (destination.Length < SampleLength)
             throw new ArgumentException($"Destination holds {destination.Length} floats, one image needs {SampleLength}.", nameof(destination));
@@ -131,6 +135,7 @@ public sealed class ImageTransform
             output = Resampler.ResizeRegion(resized, g.CropLeft, g.CropTop, g.CropWidth, g.CropHeight, size, size);
         else
             output = Resampler.Resize(resized.Crop(g.CropLeft, g.CropTop, g.CropWidth, g.CropHeight), size, size);
+        if (degrade is not null) output = Degrade(output, degrade);
         WriteNormalised(output, g.Flip, destination);
     }
 
@@ -153,9 +158,9 @@ public sealed class ImageTransform
     }
 
     /// <summary>
-    /// The cross-quality degradation: downscale by the factor (antialiased, each side max(1, round(side / factor))),
-    /// upscale back to the original size (bilinear), then JPEG re-encode and decode at the given quality. The size
-    /// is unchanged, so the geometry drawn for the clean image applies to the degraded one.
+    /// The cross-quality degradation of a network input: downscale by the factor (antialiased, each side
+    /// max(1, round(side / factor))), upscale back to the same size (bilinear), then, when asked, JPEG re-encode and
+    /// decode at the given quality. The size is unchanged.
     /// </summary>
     /// <param name="image">The clean image.</param>
     /// <param name="options">Degradation options.</param>

@@ -46,16 +46,17 @@ public sealed record ImageTransformOptions
 }
 
 /// <summary>
-/// The degradation of cross-quality distillation: downscale by <see cref="DownscaleFactor"/> (antialiased),
-/// upscale back to the original size (bilinear), then optionally re-encode as JPEG at <see cref="JpegQuality"/>.
+/// The degradation of cross-quality distillation, applied to the network input (after the crop and resize): downscale
+/// by <see cref="DownscaleFactor"/> (antialiased), upscale back (bilinear), then, when asked, re-encode as JPEG at
+/// <see cref="JpegQuality"/>. The paper degrades resolution; the JPEG step is an extra that no source ties to it.
 /// </summary>
 public sealed record LowQualityOptions
 {
     /// <summary>Downscale factor (1 = no resolution loss). Default 4.</summary>
     public double DownscaleFactor { get; init; } = 4;
 
-    /// <summary>JPEG quality of the re-encoding (1-100), or null to skip it. Default 20.</summary>
-    public int? JpegQuality { get; init; } = 20;
+    /// <summary>JPEG quality of an extra re-encoding (1-100), or null (default) to skip it.</summary>
+    public int? JpegQuality { get; init; }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()

@@ -7,7 +7,8 @@ namespace EmbeddingDistillation.Evaluation;
 
 /// <summary>
 /// Validates a network during training by retrieval on held-out validation classes: embeds the set (eval mode, no
-/// gradient, test view), then reports <c>recall@K</c> for each K, <c>map@r</c> and <c>r-precision</c>.
+/// gradient, test view), then reports <c>recall@K</c> for each K, <c>map@r</c> and <c>r-precision</c>, and the inputs of
+/// a <see cref="CollapseCheck"/>: <c>chance@1</c> (Recall@1 of uninformative embeddings) and <c>spread</c>.
 /// </summary>
 public sealed class RetrievalValidator : IValidator
 {
@@ -38,6 +39,9 @@ public sealed class RetrievalValidator : IValidator
         foreach (var (k, v) in result.RecallAtK) metrics["recall@" + k.ToString(CultureInfo.InvariantCulture)] = v;
         metrics["map@r"] = result.MapAtR;
         metrics["r-precision"] = result.RPrecision;
+        // The inputs of a collapse check after training (CollapseCheck.FromMetrics).
+        metrics["chance@1"] = CollapseCheck.ChanceOf(extracted.Labels);
+        metrics["spread"] = CollapseCheck.SpreadOf(extracted.Embeddings);
         return metrics;
     }
 }

@@ -229,4 +229,33 @@ public class TransformTests
         Assert.True(meanError > 5, $"mean error {meanError}");
         Assert.Same(image, ImageTransform.Degrade(image, new LowQualityOptions { DownscaleFactor = 1, JpegQuality = null }));
     }
+
+    [Fact]
+    public void CrossQualityDegradesTheNetworkInputWhateverTheSourceSize()
+    {
+        // A checkerboard of 1-pixel cells at the network's resolution, from sources of 8x and 1x that resolution: the
+        // degraded network inputs (downscale x4 after the crop) lose the same detail, because the degradation acts
+        // on the 32 px input, not on the file (a 256 px file downscaled x4 would keep a 64 px checkerboard).
+        var transform = new ImageTransform(new ImageTransformOptions { ImageSize = 32, ResizeSize = 32 });
+        var degrade = new LowQualityOptions { DownscaleFactor = 4 };
+        double Detail(int side)
+        {
+            var pixels = new byte[side * side * 3];
+            int cell = side / 32;
+            for (int y = 0; y < side; y++)
+                for (int x = 0; x < side; x++)
+                    pixels.AsSpan((y * side + x) * 3, 3).Fill((byte)((x / cell + y / cell) % 2 == 0 ? 230 : 20));
+            var image = new RgbImage(side, side, pixels);
+            var clean = new float[transform.SampleLength];
+            var degraded = new float[transform.SampleLength];
+            var geometry = transform.Draw(side, side, augment: false, new Random(0));
+            transform.Apply(image, geometry, clean);
+            transform.Apply(image, geometry, degraded, degrade);
+            double Gradient(float[] v) => Enumerable.Range(0, 32 * 31).Average(i => Math.Abs(v[i / 31 * 32 + i % 31 + 1] - v[i / 31 * 32 + i % 31]));
+            return Gradient(degraded) / Gradient(clean);
+        }
+        double fromLarge = Detail(256), fromSmall = Detail(32);
+        Assert.True(fromLarge < 0.2, $"the 256 px source kept {fromLarge:P0} of its detail");
+        Assert.Equal(fromSmall, fromLarge, 2);
+    }
 }
