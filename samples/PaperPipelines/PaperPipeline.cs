@@ -185,6 +185,11 @@ public sealed class PaperPipeline
             retrieval = _o.SopQueries is int q
                 ? SubsetRetrieval.Evaluate(extracted.Embeddings, extracted.Labels, q, ks, _o.Seed, cancellationToken)
                 : RetrievalMetrics.Evaluate(extracted.Embeddings, extracted.Labels, ks, cancellationToken: cancellationToken);
+            if (CollapseWarnings.Check(name, training, extracted.Embeddings, extracted.Labels, retrieval.RecallAtK[1]) is { } warning)
+            {
+                _warnings.Add(warning);
+                _log.WriteLine(warning);
+            }
         }
         var complexity = ModelComplexity.Measure(network, ImageSize, ImageSize);
         double latency = InferenceLatency.MillisecondsPerImage(network, ImageSize, 1, _o.LatencyIterations, warmup: 2);

@@ -20,6 +20,8 @@ internal sealed class QuickstartCommand : Command<QuickstartSettings>
         var options = settings.Resolve();
         try
         {
+            if (options.Calibrate) return new Calibration.QuickstartCalibration(options).Execute(cancellationToken);
+            if (options.Seeds.Count > 0) return new QuickstartSeeds(options).Execute(cancellationToken);
             return new QuickstartRun(options).Execute(cancellationToken);
         }
         catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)

@@ -9,6 +9,12 @@ namespace EmbeddingDistillation.Samples.Quickstart;
 internal sealed record QuickstartOptions
 {
     public bool Fast { get; init; }
+    /// <summary><c>--calibrate</c>: choose the defaults on validation classes instead of running the quickstart.</summary>
+    public bool Calibrate { get; init; }
+    /// <summary>The dataset seeds of the calibration (never those of the reported results).</summary>
+    public IReadOnlyList<int> CalibrationSeeds { get; init; } = [1, 5];
+    /// <summary><c>--seeds</c>: run the quickstart once per seed and summarise (empty: one run on <see cref="Seed"/>).</summary>
+    public IReadOnlyList<int> Seeds { get; init; } = [];
     public string Report { get; init; } = "quickstart-report";
     public bool Resume { get; init; }
     public bool Overwrite { get; init; }
@@ -38,6 +44,8 @@ internal sealed record QuickstartOptions
     public double LambdaRelative { get; init; } = 10.0;
     public double LambdaRkdDistance { get; init; } = 1.0;
     public double LambdaRkdAngle { get; init; } = 2.0;
+    /// <summary>The weight of the students' own metric loss in each distilled method (1 when a method is not listed).</summary>
+    public IReadOnlyDictionary<string, double> DistilledMetricWeights { get; init; } = new Dictionary<string, double>();
     public IReadOnlyList<string> Distill { get; init; } = ["absolute", "relative", "rkd"];
     public bool Baseline { get; init; } = true;
 
@@ -54,7 +62,8 @@ internal sealed record QuickstartOptions
     /// thread count and device, which change only their last bits.
     /// </summary>
     public RunSettings RunSettings() => new RunSettings { Sample = "quickstart" }
-        .With("--fast", Fast).With("--seed", Seed)
+        .With("--fast", Fast).With("--seed", Seed).With("--calibrate", Calibrate)
+        .With("--calibration-seeds", Calibrate ? string.Join(",", CalibrationSeeds) : "").With("--seeds", string.Join(",", Seeds))
         .With("--classes", Classes).With("--images-per-class", ImagesPerClass).With("--image-size", ImageSize)
         .With("--validation-classes", ValidationClasses)
         .With("--teacher", Teacher).With("--teacher-weights", TeacherWeights).With("--teacher-base-width", TeacherBaseWidth)
@@ -62,9 +71,13 @@ internal sealed record QuickstartOptions
         .With("--embedding-dim", EmbeddingDim).With("--teacher-loss", TeacherLoss).With("--student-loss", StudentLoss)
         .With("--lambda-absolute", LambdaAbsolute).With("--lambda-relative", LambdaRelative)
         .With("--lambda-rkd-distance", LambdaRkdDistance).With("--lambda-rkd-angle", LambdaRkdAngle)
+        .With("--distilled-metric-weights", string.Join(",", DistilledMetricWeights.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}")))
         .With("--distill", Distill.Count == 0 ? "none" : string.Join(",", Distill)).With("--no-baseline", !Baseline)
         .With("--teacher-epochs", TeacherEpochs).With("--student-epochs", StudentEpochs)
         .With("--teacher-lr", TeacherLearningRate).With("--student-lr", StudentLearningRate)
         .With("--batch-classes", ClassesPerBatch).With("--batch-images-per-class", ImagesPerClassInBatch)
         .WithEnvironment("--threads", Threads).WithEnvironment("--device", Device);
+
+    /// <summary>The metric-loss weight of a distilled method.</summary>
+    public double MetricWeightOf(string method) => DistilledMetricWeights.TryGetValue(method, out var w) ? w : 1.0;
 }

@@ -27,6 +27,7 @@ internal sealed class QuickstartRun
     private readonly IAnsiConsole console;
     private readonly TrainingRunner runner;
     private readonly List<(string Name, TrainingResult Result)> runs = [];
+    private readonly List<string> warnings = [];
 
     /// <summary>Creates the run.</summary>
     /// <param name="options">The resolved options.</param>
@@ -41,6 +42,13 @@ internal sealed class QuickstartRun
 
     /// <summary>Runs everything; throws <see cref="OperationCanceledException"/> when cancelled (the checkpoints stay valid).</summary>
     public int Execute(CancellationToken cancellationToken)
+    {
+        ExecuteAndReturnResults(cancellationToken);
+        return 0;
+    }
+
+    /// <summary>As <see cref="Execute"/>, returning the rows of results.csv.</summary>
+    public IReadOnlyList<ModelResult> ExecuteAndReturnResults(CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
         // First, before any work: the report folder is new, resumable with these settings, or explicitly overwritten.
@@ -57,32 +65,15 @@ internal sealed class QuickstartRun
 
         // 1. Data: the synthetic fine-grained set, split by the paper's protocol (first half of the classes train,
         //    second half test), with validation classes carved out of the training half for model selection.
-        var dataset = SyntheticFineGrainedDataset.Generate(new SyntheticDatasetOptions
-        {
-            ClassCount = o.Classes, ImagesPerClass = o.ImagesPerClass, ImageSize = o.ImageSize, Seed = o.Seed,
-        });
-        var split = ClassSplit.PaperProtocol(dataset.Labels, o.ValidationClasses);
-        var classMap = ClassIndexMap.FromLabels(split.TrainIndices.Select(i => dataset.Labels[i]).ToArray());
-        var train = new DatasetView(dataset, split.TrainIndices.ToArray(),
-            classMap.Reindex(split.TrainIndices.Select(i => dataset.Labels[i]).ToArray()), "train");
-        var validation = dataset.Subset(split.ValidationIndices, "validation");
-        var test = dataset.Subset(split.TestIndices, "test");
+        var setup = QuickstartSetup.Create(o);
+        var (dataset, split, train, validation, test, data) = (setup.Dataset, setup.Split, setup.Train, setup.Validation, setup.Test, setup.Data);
         console.MarkupLine(
             $"Synthetic dataset: {o.Classes} classes x {o.ImagesPerClass} images at {o.ImageSize} px, generated in {dataset.GenerationTime.TotalSeconds:F1} s; " +
             $"train {split.TrainClasses.Count} classes / {train.Count} images, validation {split.ValidationClasses.Count} / {validation.Count}, " +
             $"test {split.TestClasses.Count} / {test.Count} (never used for selection).");
-        var data = new TrainingData
-        {
-            Train = train,
-            Sampler = new ClassBalancedSampler(train.Labels, new ClassBalancedSamplerOptions
-            {
-                ClassesPerBatch = o.ClassesPerBatch, ImagesPerClass = o.ImagesPerClassInBatch, Seed = o.Seed,
-            }),
-            Validator = new RetrievalValidator(validation),
-        };
 
         // 2. Teacher: a ResNet trained with a metric loss that spreads the embedding.
-        var teacher = CreateTeacher();
+        var teacher = setup.CreateTeacher();
         teacher.to(device);
         if (o.TeacherWeights is not null)
         {
@@ -90,19 +81,18 @@ internal sealed class QuickstartRun
             console.MarkupLine($"Teacher weights loaded from {Markup.Escape(o.TeacherWeights)} (not retrained).");
         }
         else
-            Train("teacher", teacher, TrainingObjective.MetricOnly(MetricLoss(o.TeacherLoss, classMap.ClassCount)),
-                data, o.TeacherEpochs, o.TeacherLearningRate, loggerFactory, cancellationToken);
+            Train(setup, "teacher", teacher, setup.TeacherObjective(), o.TeacherEpochs, o.TeacherLearningRate, loggerFactory, cancellationToken);
 
         // 3-4. Students: identical architecture, initialisation, batches, schedule and metric loss; only the
         //      distillation terms differ. The teacher sees the clean (un-augmented) view, so its embeddings are cached.
         var students = new List<TrainedStudent>();
         foreach (var variant in (o.Baseline ? new[] { "baseline" } : []).Concat(o.Distill))
         {
-            var student = CreateStudent();
+            var student = setup.CreateStudent();
             student.to(device);
-            var objective = StudentObjective(variant, teacher, MetricLoss(o.StudentLoss, classMap.ClassCount));
+            var objective = setup.StudentObjective(variant, teacher);
             string name = variant == "baseline" ? "student-baseline" : $"student-{variant}";
-            var result = Train(name, student, objective, data, o.StudentEpochs, o.StudentLearningRate, loggerFactory, cancellationToken);
+            var result = Train(setup, name, student, objective, o.StudentEpochs, o.StudentLearningRate, loggerFactory, cancellationToken);
             students.Add(new TrainedStudent(name, variant == "baseline" ? ModelRole.Baseline : ModelRole.Distilled, student, result.BestMetric));
         }
 
@@ -112,6 +102,8 @@ internal sealed class QuickstartRun
 
         // 6. Report.
         ResultsTable.Write(o.Report, results);
+        if (warnings.Count > 0)
+            File.AppendAllText(Path.Combine(o.Report, "results.md"), Environment.NewLine + string.Join(Environment.NewLine, warnings.Select(w => "> " + w)) + Environment.NewLine);
         Charts.TrainingCurves(Path.Combine(o.Report, "training-curves.png"), runs);
         Charts.RecallAtK(Path.Combine(o.Report, "recall-at-k.png"), results);
         QuickstartReport.PrintTable(console, results);
@@ -120,47 +112,11 @@ internal sealed class QuickstartRun
         // 7. Deploy the best distilled student (chosen on validation classes, not test).
         QuickstartReport.Deploy(console, o, students, test, dataset, cancellationToken);
         console.MarkupLine($"Report: {Markup.Escape(Path.GetFullPath(o.Report))} (results.csv, results.md, training-curves.png, recall-at-k.png, index-grid.png, student.onnx, checkpoints/). Total {total.Elapsed:mm\\:ss}.");
-        return 0;
+        return results;
     }
-
-    private EmbeddingNetwork CreateTeacher()
-    {
-        torch.manual_seed(o.Seed);
-        return EmbeddingNetworks.Create(o.Teacher, o.EmbeddingDim, new EmbeddingNetworkOptions
-        {
-            SmallInputStem = o.TeacherSmallStem, BaseWidth = o.TeacherBaseWidth,
-        });
-    }
-
-    private EmbeddingNetwork CreateStudent()
-    {
-        // Same seed for every student: the baseline and the distilled students start from identical weights.
-        torch.manual_seed(o.Seed + 1);
-        return EmbeddingNetworks.Create(o.Student, o.EmbeddingDim, new EmbeddingNetworkOptions { SmallInputStem = o.StudentSmallStem });
-    }
-
-    private TrainingObjective StudentObjective(string variant, IEmbeddingNetwork teacher, IMetricLoss metric) => variant switch
-    {
-        "baseline" => TrainingObjective.MetricOnly(metric),
-        "absolute" => TrainingObjective.Distillation(metric, teacher, new WeightedDistillationTerm(new AbsoluteTeacherLoss(), o.LambdaAbsolute)),
-        "relative" => TrainingObjective.Distillation(metric, teacher, new WeightedDistillationTerm(new RelativeTeacherLoss(), o.LambdaRelative)),
-        "rkd" => TrainingObjective.Distillation(metric, teacher,
-            new WeightedDistillationTerm(new RkdDistanceLoss(), o.LambdaRkdDistance),
-            new WeightedDistillationTerm(new RkdAngleLoss(), o.LambdaRkdAngle)),
-        _ => throw new ArgumentException($"Unknown student variant '{variant}'.", nameof(variant)),
-    };
-
-    private IMetricLoss MetricLoss(string name, int classes) => name switch
-    {
-        "proxy-anchor" => new ProxyAnchorLoss(classes, o.EmbeddingDim),
-        "multi-similarity" => new MultiSimilarityLoss(),
-        "triplet" => new TripletLoss(0.1, TripletMining.BatchHard),
-        "contrastive" => new ContrastiveLoss(0, 0.5),
-        _ => throw new ArgumentException($"Unknown metric loss '{name}' (use {string.Join(", ", QuickstartSettings.MetricLosses)})."),
-    };
 
     /// <summary>Trains one run in its folder, or reloads it when an earlier session finished it.</summary>
-    private TrainingResult Train(string name, EmbeddingNetwork network, TrainingObjective objective, TrainingData data,
+    private TrainingResult Train(QuickstartSetup setup, string name, EmbeddingNetwork network, TrainingObjective objective,
         int epochs, double learningRate, ILoggerFactory loggers, CancellationToken ct)
     {
         var folder = new RunFolder(Path.Combine(o.Report, "checkpoints", name));
@@ -172,14 +128,8 @@ internal sealed class QuickstartRun
         }
         else
         {
-            var options = new TrainingOptions
-            {
-                Epochs = epochs, Optimizer = OptimizerKind.AdamW, LearningRate = learningRate, WeightDecay = 1e-4,
-                Schedule = LearningRateSchedule.Cosine, WarmupSteps = data.Sampler.BatchesPerEpoch, Seed = o.Seed,
-                LossParameterLearningRateMultiplier = 100, TeacherView = TeacherView.Clean,
-                CheckpointDirectory = folder.Path, Resume = o.Resume, LoggerFactory = loggers,
-            };
-            result = runner(name, progress => new Trainer().Fit(network, objective, data, options, progress, ct));
+            var options = setup.TrainingOptions(epochs, learningRate, folder.Path, loggers) with { Resume = o.Resume };
+            result = runner(name, progress => new Trainer().Fit(network, objective, setup.Data, options, progress, ct));
             if (result.Cancelled)
                 throw new OperationCanceledException($"{name} stopped after step {result.Steps}; its checkpoint is in {folder.Path}.", ct);
             folder.MarkFinished(network, result, $"{name}: {epochs} epochs, lr {learningRate}");
@@ -194,6 +144,12 @@ internal sealed class QuickstartRun
     {
         using var extracted = EmbeddingExtractor.Extract(network, test, cancellationToken: ct);
         var metrics = RetrievalMetrics.Evaluate(extracted.Embeddings, extracted.Labels, RecallPresets.Quickstart, cancellationToken: ct);
+        var training = runs.FirstOrDefault(r => r.Name == name).Result;
+        if (CollapseWarnings.Check(name, training, extracted.Embeddings, extracted.Labels, metrics.RecallAtK[1]) is { } warning)
+        {
+            warnings.Add(warning);
+            console.MarkupLine($"[bold red]{Markup.Escape(warning)}[/]");
+        }
         var complexity = ModelComplexity.Measure(network, o.ImageSize, o.ImageSize);
         double latency = InferenceLatency.MillisecondsPerImage(network, o.ImageSize, batchSize: 1, iterations: o.Fast ? 10 : 30);
         return new ModelResult(name, role, metrics.RecallAtK, metrics.MapAtR, complexity.Parameters, complexity.Macs, latency);

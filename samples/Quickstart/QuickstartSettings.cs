@@ -21,6 +21,19 @@ internal sealed class QuickstartSettings : CommandSettings
     [Description("CI-sized run (60 classes x 30 images, half-width teacher, 4 epochs each; under 2 minutes)")]
     public bool Fast { get; init; }
 
+    [CommandOption("--seeds <LIST>")]
+    [Description("Run the whole quickstart once per dataset seed (REPORT/seed-N) and write summary.md: mean ± std over the seeds")]
+    public string? Seeds { get; init; }
+
+    [CommandOption("--calibrate")]
+    [Description("Instead of the quickstart: choose its defaults on validation classes only, over --calibration-seeds (about an hour on 2 cores; docs/quickstart.md). Report default: quickstart-calibration")]
+    public bool Calibrate { get; init; }
+
+    [CommandOption("--calibration-seeds <LIST>")]
+    [Description("Dataset seeds of --calibrate, comma separated")]
+    [DefaultValue("1,5")]
+    public string CalibrationSeeds { get; init; } = "1,5";
+
     [CommandOption("--report <DIR>")]
     [Description("Report folder; an existing non-empty one needs --resume or --overwrite")]
     [DefaultValue("quickstart-report")]
@@ -107,7 +120,7 @@ internal sealed class QuickstartSettings : CommandSettings
     public string StudentLoss { get; init; } = "multi-similarity";
 
     [CommandOption("--distill <LIST>")]
-    [Description("Distilled students to train: comma list of absolute, relative, rkd; or none")]
+    [Description("Distilled students to train: comma list of absolute, relative, rkd or '+'-joined combinations (absolute+relative); or none")]
     [DefaultValue("absolute,relative,rkd")]
     public string Distill { get; init; } = "absolute,relative,rkd";
 
@@ -130,6 +143,11 @@ internal sealed class QuickstartSettings : CommandSettings
     [CommandOption("--lambda-rkd-angle <X>")]
     [DefaultValue(2.0)]
     public double LambdaRkdAngle { get; init; } = 2.0;
+
+    [CommandOption("--distilled-metric-weights <LIST>")]
+    [Description("Weight of the students' own metric loss per distilled method, e.g. absolute=0,relative=1 (unlisted: 1; the baseline always 1)")]
+    [DefaultValue("")]
+    public string DistilledMetricWeights { get; init; } = "";
 
     [CommandOption("--teacher-epochs <N>")]
     [Description("Teacher epochs (default 20; --fast 4)")]
@@ -160,7 +178,9 @@ internal sealed class QuickstartSettings : CommandSettings
     /// <summary>The options of the run: explicit values, else the <c>--fast</c> or the full-run defaults.</summary>
     public QuickstartOptions Resolve() => new()
     {
-        Fast = Fast, Report = Report, Resume = Resume, Overwrite = Overwrite, Seed = Seed, Device = Device,
+        Fast = Fast, Calibrate = Calibrate, CalibrationSeeds = SeedList(CalibrationSeeds) ?? [], Seeds = Seeds is null ? [] : SeedList(Seeds) ?? [],
+        Report = Calibrate && Report == "quickstart-report" ? "quickstart-calibration" : Report,
+        Resume = Resume, Overwrite = Overwrite, Seed = Seed, Device = Device,
         Threads = Threads ?? Environment.ProcessorCount,
         Classes = Classes ?? (Fast ? 60 : 100),
         ImagesPerClass = ImagesPerClass ?? (Fast ? 30 : 50),
@@ -171,7 +191,7 @@ internal sealed class QuickstartSettings : CommandSettings
         TeacherSmallStem = TeacherSmallStem, Student = Student, StudentSmallStem = !StudentStandardStem,
         EmbeddingDim = EmbeddingDim, TeacherLoss = TeacherLoss, StudentLoss = StudentLoss,
         LambdaAbsolute = LambdaAbsolute, LambdaRelative = LambdaRelative, LambdaRkdDistance = LambdaRkdDistance, LambdaRkdAngle = LambdaRkdAngle,
-        Distill = DistillList(), Baseline = !NoBaseline,
+        DistilledMetricWeights = MetricWeights(DistilledMetricWeights) ?? new Dictionary<string, double>(), Distill = DistillList(), Baseline = !NoBaseline,
         TeacherEpochs = TeacherEpochs ?? (Fast ? 4 : 20),
         StudentEpochs = StudentEpochs ?? (Fast ? 4 : 30),
         TeacherLearningRate = TeacherLr, StudentLearningRate = StudentLr,
@@ -207,6 +227,13 @@ internal sealed class QuickstartSettings : CommandSettings
             .AtLeast("--batch-images-per-class", o.ImagesPerClassInBatch, 2)
             .Device("--device", o.Device);
         CheckDistill(check);
+        if (Seeds is not null && (SeedList(Seeds) is not { Length: > 0 } list || list.Distinct().Count() != list.Length))
+            check.Fail($"Option --seeds: '{Seeds}' is not a comma list of distinct integers.");
+        if (Seeds is not null && Calibrate) check.Fail("Options --seeds and --calibrate contradict each other: the calibration has its own --calibration-seeds.");
+        if (SeedList(CalibrationSeeds) is not { Length: > 0 } seeds || seeds.Distinct().Count() != seeds.Length)
+            check.Fail($"Option --calibration-seeds: '{CalibrationSeeds}' is not a comma list of distinct integers.");
+        if (MetricWeights(DistilledMetricWeights) is null)
+            check.Fail($"Option --distilled-metric-weights: '{DistilledMetricWeights}' is not a comma list of method=weight with weights >= 0 (e.g. absolute=0,relative=1).");
         // The paper's split: the first half of the classes train (minus the validation classes), the second half test.
         int trainClasses = o.Classes / 2 - o.ValidationClasses;
         if (check.Errors.Count == 0 && trainClasses < o.ClassesPerBatch)
@@ -219,11 +246,36 @@ internal sealed class QuickstartSettings : CommandSettings
     {
         if (Distill.Trim() == "none") return;
         var items = Distill.Split(',', StringSplitOptions.TrimEntries);
-        foreach (var item in items.Where(i => !DistillationVariants.Contains(i)))
-            check.Fail($"Option --distill: '{item}' is not one of {string.Join(", ", DistillationVariants)} (or 'none' alone), in '{Distill}'.");
+        foreach (var item in items.Where(i => i.Split('+').Any(t => !DistillationVariants.Contains(t)) || i.Split('+').Distinct().Count() != i.Split('+').Length))
+            check.Fail($"Option --distill: '{item}' is not one of {string.Join(", ", DistillationVariants)} or a '+'-joined combination of them (or 'none' alone), in '{Distill}'.");
         if (items.Distinct().Count() != items.Length) check.Fail($"Option --distill lists a student twice: '{Distill}'.");
     }
 
     private string[] DistillList() =>
         Distill.Trim() == "none" ? [] : Distill.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>Parses <c>method=weight,...</c>; null when malformed.</summary>
+    internal static Dictionary<string, double>? MetricWeights(string text)
+    {
+        var result = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var item in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = item.Split('=', StringSplitOptions.TrimEntries);
+            if (parts.Length != 2 || parts[0].Length == 0 || parts[0].Split('+').Any(t => !DistillationVariants.Contains(t))
+                || !double.TryParse(parts[1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var w)
+                || !(w >= 0) || double.IsInfinity(w) || !result.TryAdd(parts[0], w))
+                return null;
+        }
+        return result;
+    }
+
+    /// <summary>Parses a comma list of integers; null when malformed.</summary>
+    internal static int[]? SeedList(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var seeds = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out seeds[i])) return null;
+        return seeds;
+    }
 }

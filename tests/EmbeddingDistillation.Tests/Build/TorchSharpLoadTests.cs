@@ -41,3 +41,13 @@ public class TorchSharpLoadTests
     private static bool Contains(byte[] haystack, string needle)
         => haystack.AsSpan().IndexOf(Encoding.ASCII.GetBytes(needle)) >= 0;
 }
+
+public class TestHostEnvironmentTests
+{
+    [Fact]
+    public void TestsRunWithTheLargeGen0BudgetOfTestRunsettings()
+    {
+        // test.runsettings sets it (docs/training.md, "TorchSharp's implicit scalars and the garbage collector").
+        Assert.Equal("0x10000000", Environment.GetEnvironmentVariable("DOTNET_GCgen0size"));
+    }
+}

@@ -1,0 +1,185 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using EmbeddingDistillation.Networks;
+using EmbeddingDistillation.Samples.Runs;
+using EmbeddingDistillation.Training;
+using Spectre.Console;
+using TorchSharp;
+using static EmbeddingDistillation.Samples.Quickstart.Calibration.CalibrationGrid;
+
+namespace EmbeddingDistillation.Samples.Quickstart.Calibration;
+
+/// <summary>
+/// <c>--calibrate</c>: chooses the quickstart's defaults on validation classes only. Every configuration of
+/// <see cref="CalibrationGrid"/> is trained on each calibration seed's dataset and scored by its best validation
+/// Recall@1 (ties: MAP@R), averaged over the seeds; each stage keeps the best configuration for the next. The test
+/// classes are never embedded. Writes <c>calibration.md</c> (the grid), <c>calibration-grid.csv</c> (every run) and
+/// <c>chosen.json</c> (the chosen options as a command line). Finished runs are reloaded on <c>--resume</c>.
+/// </summary>
+internal sealed class QuickstartCalibration
+{
+    public static readonly SampleOutputs Outputs = new(["calibration.md", "calibration-grid.csv", "chosen.json"], ["runs"]);
+
+    private readonly QuickstartOptions o;
+    private readonly IAnsiConsole console;
+    private readonly TrainingRunner runner;
+    private readonly Dictionary<int, QuickstartSetup> setups = [];
+    private readonly List<(string Stage, CellScore Score, bool Chosen)> table = [];
+
+    public QuickstartCalibration(QuickstartOptions options, IAnsiConsole? console = null, TrainingRunner? runner = null)
+    {
+        o = options;
+        this.console = console ?? AnsiConsole.Console;
+        this.runner = runner ?? ConsoleProgress.Runner;
+    }
+
+    public int Execute(CancellationToken ct)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        foreach (var line in ReportFolder.Prepare(o.Report, o.RunSettings(), o.Resume, o.Overwrite, Outputs))
+            console.MarkupLine(Markup.Escape(line));
+        torch.set_num_threads(o.Threads);
+        if (Console.IsOutputRedirected) console.Profile.Width = 200;
+        console.MarkupLine($"[bold]Quickstart calibration[/] on seeds {string.Join(", ", o.CalibrationSeeds)}: validation classes only, the test classes are never embedded.");
+        foreach (var seed in o.CalibrationSeeds) setups[seed] = QuickstartSetup.Create(o with { Seed = seed });
+
+        var chosen = o;
+        chosen = Stage(Teachers(), chosen, ct);
+        chosen = Stage(TeacherEpochs(chosen.TeacherEpochs), chosen, ct);
+        chosen = Stage(Students(), chosen, ct);
+        chosen = Stage(StudentEpochs(chosen.StudentEpochs), chosen, ct);
+        chosen = Stage(Absolute(), chosen, ct);
+        chosen = Stage(Relative(), chosen, ct);
+        chosen = Stage(Rkd(), chosen, ct);
+        var combined = Stage(Combined(chosen), chosen, ct);
+        chosen = chosen with { DistilledMetricWeights = combined.DistilledMetricWeights };
+
+        Write(chosen);
+        console.MarkupLine($"Chosen: {Markup.Escape(CommandLine(chosen))}");
+        console.MarkupLine($"Calibration written to {Markup.Escape(Path.GetFullPath(o.Report))} (calibration.md, calibration-grid.csv, chosen.json). Total {clock.Elapsed:hh\\:mm\\:ss}.");
+        return 0;
+    }
+
+    /// <summary>Scores every cell of a stage and returns the options of the best one.</summary>
+    private QuickstartOptions Stage(IEnumerable<CalibrationCell> cells, QuickstartOptions chosen, CancellationToken ct)
+    {
+        var scores = new List<CellScore>();
+        foreach (var cell in cells)
+        {
+            var options = cell.Apply(chosen);
+            var runs = o.CalibrationSeeds.Select(seed => Score(cell, options with { Seed = seed }, ct)).ToArray();
+            scores.Add(new CellScore(cell, options, runs));
+        }
+        var best = scores.OrderByDescending(s => s.MeanRecallAtOne).ThenByDescending(s => s.MeanMapAtR).First();
+        foreach (var s in scores) table.Add((s.Cell.Stage, s, ReferenceEquals(s, best)));
+        console.MarkupLine(Markup.Escape($"{best.Cell.Stage}: {best.Cell.Name} (mean validation R@1 {best.MeanRecallAtOne:P1})"));
+        return best.Options;
+    }
+
+    /// <summary>Trains (or reloads) one configuration on one seed and reads its validation at the best epoch.</summary>
+    private SeedScore Score(CalibrationCell cell, QuickstartOptions options, CancellationToken ct)
+    {
+        var setup = setups[options.Seed];
+        var s = setup.WithOptions(options);
+        string name = RunName(cell, options);
+        var result = cell.Kind == CellKind.Teacher
+            ? Train(s, name, s.CreateTeacher(), s.TeacherObjective(), options.TeacherEpochs, options.TeacherLearningRate, ct)
+            : Train(s, name, s.CreateStudent(),
+                cell.Kind == CellKind.Baseline ? s.StudentObjective("baseline", null) : s.StudentObjective(cell.Method!, Teacher(s, options, ct)),
+                options.StudentEpochs, options.StudentLearningRate, ct);
+        var best = result.Validations.Last(v => v.Epoch == result.BestEpoch).Metrics;
+        return new SeedScore(options.Seed, best["recall@1"], best["map@r"], result.BestEpoch ?? 0, result.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>The chosen teacher of this seed, as trained by its teacher cell.</summary>
+    private EmbeddingNetwork Teacher(QuickstartSetup s, QuickstartOptions options, CancellationToken ct)
+    {
+        var teacher = s.CreateTeacher();
+        var folder = RunFolderOf(TeacherKey(options), options.Seed);
+        if (!folder.IsFinished)
+            Train(s, TeacherKey(options), teacher, s.TeacherObjective(), options.TeacherEpochs, options.TeacherLearningRate, ct);
+        else folder.LoadFinished(teacher);
+        return teacher;
+    }
+
+    private TrainingResult Train(QuickstartSetup s, string name, EmbeddingNetwork network, TrainingObjective objective, int epochs, double lr, CancellationToken ct)
+    {
+        var folder = RunFolderOf(name, s.Options.Seed);
+        if (folder.IsFinished) return folder.LoadFinished(network);
+        var options = s.TrainingOptions(epochs, lr, folder.Path, null);
+        var result = runner($"seed {s.Options.Seed} {name}", progress => new Trainer().Fit(network, objective, s.Data, options, progress, ct));
+        if (result.Cancelled) throw new OperationCanceledException($"{name} stopped after step {result.Steps}; its checkpoint is in {folder.Path}.", ct);
+        folder.MarkFinished(network, result, $"calibration run {name} on seed {s.Options.Seed}");
+        return result;
+    }
+
+    private RunFolder RunFolderOf(string name, int seed) => new(Path.Combine(o.Report, "runs", $"seed-{seed}", name));
+
+    /// <summary>A run's folder name from everything that determines it, so a configuration met again is reloaded, not retrained.</summary>
+    private static string RunName(CalibrationCell cell, QuickstartOptions x) => cell.Kind switch
+    {
+        CellKind.Teacher => TeacherKey(x),
+        CellKind.Baseline => StudentKey(x),
+        _ => string.Join("-", cell.Method!.Split('+').Select(term => term switch
+             {
+                 "absolute" => $"abs{F(x.LambdaAbsolute)}",
+                 "relative" => $"rel{F(x.LambdaRelative)}",
+                 _ => $"rkd{F(x.LambdaRkdDistance)}x{F(x.LambdaRkdAngle)}",
+             })) + $"-m{F(x.MetricWeightOf(cell.Method!))}-{StudentKey(x)}-{TeacherKey(x)}",
+    };
+
+    private static string TeacherKey(QuickstartOptions x) => $"teacher-{x.TeacherLoss}-lr{F(x.TeacherLearningRate)}-e{x.TeacherEpochs}";
+
+    private static string StudentKey(QuickstartOptions x) => $"student-{x.StudentLoss}-lr{F(x.StudentLearningRate)}-e{x.StudentEpochs}";
+
+    private void Write(QuickstartOptions chosen)
+    {
+        var csv = new StringBuilder("stage,configuration,seed,validation_recall_at_1,validation_map_at_r,best_epoch,seconds\n");
+        foreach (var (stage, score, _) in table)
+            foreach (var r in score.Runs)
+                csv.AppendLine(string.Join(",", $"\"{stage}\"", score.Cell.Name, r.Seed, D(r.RecallAtOne), D(r.MapAtR), r.BestEpoch, r.Seconds.ToString("F0", CultureInfo.InvariantCulture)));
+        File.WriteAllText(Path.Combine(o.Report, "calibration-grid.csv"), csv.ToString());
+
+        var md = new StringBuilder();
+        md.AppendLine("# Quickstart calibration (validation classes only)").AppendLine();
+        md.AppendLine($"Seeds {string.Join(", ", o.CalibrationSeeds)}: {o.Classes} classes x {o.ImagesPerClass} images at {o.ImageSize} px, " +
+            $"{o.ValidationClasses} of the {o.Classes / 2} training classes held out for validation; the test classes were never embedded. " +
+            "Each configuration is scored by its best epoch's validation Recall@1 (ties: MAP@R), averaged over the seeds; each stage keeps its best (**bold**) for the next.");
+        md.AppendLine().AppendLine($"Chosen: `{CommandLine(chosen)}`");
+        foreach (var stage in table.Select(t => t.Stage).Distinct())
+        {
+            md.AppendLine().AppendLine($"## {stage}").AppendLine();
+            md.Append("| configuration | ").Append(string.Join(" | ", o.CalibrationSeeds.Select(s => $"R@1 seed {s}"))).AppendLine(" | mean R@1 | mean MAP@R | best epochs |");
+            md.Append("|---|").Append(string.Concat(o.CalibrationSeeds.Select(_ => "---:|"))).AppendLine("---:|---:|---|");
+            foreach (var (_, score, isChosen) in table.Where(t => t.Stage == stage))
+            {
+                string B(string v) => isChosen ? $"**{v}**" : v;
+                md.Append($"| {B(score.Cell.Name)} | ").Append(string.Join(" | ", score.Runs.Select(r => P(r.RecallAtOne))))
+                  .AppendLine($" | {B(P(score.MeanRecallAtOne))} | {P(score.MeanMapAtR)} | {string.Join(", ", score.Runs.Select(r => r.BestEpoch))} |");
+            }
+        }
+        File.WriteAllText(Path.Combine(o.Report, "calibration.md"), md.ToString());
+        File.WriteAllText(Path.Combine(o.Report, "chosen.json"), JsonSerializer.Serialize(new { commandLine = CommandLine(chosen), seeds = o.CalibrationSeeds }, new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>The chosen values as quickstart options.</summary>
+    internal static string CommandLine(QuickstartOptions c) => string.Join(" ",
+        $"--teacher-loss {c.TeacherLoss} --teacher-lr {F(c.TeacherLearningRate)} --teacher-epochs {c.TeacherEpochs}",
+        $"--student-loss {c.StudentLoss} --student-lr {F(c.StudentLearningRate)} --student-epochs {c.StudentEpochs}",
+        $"--lambda-absolute {F(c.LambdaAbsolute)} --lambda-relative {F(c.LambdaRelative)}",
+        $"--lambda-rkd-distance {F(c.LambdaRkdDistance)} --lambda-rkd-angle {F(c.LambdaRkdAngle)}",
+        $"--distilled-metric-weights {string.Join(",", c.DistilledMetricWeights.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={F(kv.Value)}"))}");
+
+    private static string P(double v) => (100 * v).ToString("F1", CultureInfo.InvariantCulture);
+
+    private static string D(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
+
+    private sealed record SeedScore(int Seed, double RecallAtOne, double MapAtR, int BestEpoch, double Seconds);
+
+    private sealed record CellScore(CalibrationCell Cell, QuickstartOptions Options, IReadOnlyList<SeedScore> Runs)
+    {
+        public double MeanRecallAtOne => Runs.Average(r => r.RecallAtOne);
+        public double MeanMapAtR => Runs.Average(r => r.MapAtR);
+    }
+}
