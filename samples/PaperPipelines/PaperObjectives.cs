@@ -39,12 +39,12 @@ internal static class PaperObjectives
                     break;
                 case "hint":
                     var h = Taps();
-                    Add(new HintLoss(h.Student.Channels, h.Teacher.Channels, new HintLossOptions { StudentTap = h.Student.Name, TeacherTap = h.Teacher.Name }),
+                    Add(new HintLoss(h.Student.Channels, h.Teacher.Channels, new HintLossOptions { Taps = new TapPair(h.Student.Name, h.Teacher.Name) }),
                         o.HintWeight, $"hint[{h}]");
                     break;
                 case "attention":
                     var a = Taps();
-                    Add(new AttentionTransferLoss(new AttentionTapPair(a.Student.Name, a.Teacher.Name)), o.AttentionWeight, $"attention[{a}]");
+                    Add(new AttentionTransferLoss(new TapPair(a.Student.Name, a.Teacher.Name)), o.AttentionWeight, $"attention[{a}]");
                     break;
                 default:
                     throw new ArgumentException($"Unknown distillation term '{term}' in method '{method}'; known: {string.Join(", ", Terms)}.");
