@@ -148,7 +148,7 @@ internal sealed class TrainingRun : IDisposable
             bool restored = false;
             if (_bestPath is not null && File.Exists(_bestPath))
             {
-                NetworkCheckpoint.Load(_network.Module, _bestPath);
+                NetworkCheckpoint.LoadModule(_network.Module, _bestPath);
                 restored = true;
             }
             else if (_bestInMemory is not null)
@@ -337,7 +337,7 @@ internal sealed class TrainingRun : IDisposable
             _state.BestMetric = value;
             _state.BestEpoch = _state.Epoch;
             _state.ValidationsWithoutImprovement = 0;
-            if (_bestPath is not null) NetworkCheckpoint.Save(_network.Module, _bestPath);
+            if (_bestPath is not null) NetworkCheckpoint.SaveModule(_network.Module, _bestPath);
             else if (_options.RestoreBestAtEnd) KeepBestInMemory();
         }
         else _state.ValidationsWithoutImprovement++;
