@@ -70,7 +70,7 @@ internal sealed class IndexDemoCommand : Command<IndexDemoSettings>
         // Queries: test images of distinct classes, chosen by the seed; the grid marks each result green or red.
         sw.Restart();
         var (correct, total) = RetrievalGrid.Write(a.Out, network, index, test, data, a.Queries, a.K, a.Seed,
-            label => data.Classes[label].ToString());
+            data.DescribeClass);
         Console.WriteLine($"searched and drew {a.Queries} queries in {sw.Elapsed.TotalMilliseconds:F0} ms: {correct} of {total} results of the query's class");
         Console.WriteLine($"wrote {Path.GetFullPath(a.Out)} ({clock.Elapsed.TotalSeconds:F1} s in total)");
         return ExitCodes.Success;

@@ -9,7 +9,7 @@ namespace EmbeddingDistillation.Networks;
 /// Forward: <c>relu(bn2(conv2(relu(bn1(conv1(x))))) + identity)</c>, where identity is
 /// <c>downsample(x)</c> (a Sequential of <c>0</c> = 1x1 conv, <c>1</c> = BatchNorm2d) when present, else <c>x</c>.
 /// </summary>
-public sealed class BasicBlock : nn.Module<Tensor, Tensor>
+internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
 {
     /// <summary>Channel expansion of the block's output over <c>planes</c>.</summary>
     public const int Expansion = 1;

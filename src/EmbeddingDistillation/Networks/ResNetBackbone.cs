@@ -14,7 +14,7 @@ namespace EmbeddingDistillation.Networks;
 /// maxpool), <c>layer1</c> .. <c>layer4</c>. With the small-input stem, <c>conv1</c> is a 3x3 stride-1 conv
 /// (padding 1) and there is no maxpool: all strides shrink by 4 and only <c>conv1.weight</c>'s shape changes.
 /// </remarks>
-public sealed class ResNetBackbone : Backbone
+internal sealed class ResNetBackbone : Backbone
 {
     private readonly Conv2d conv1;
     private readonly BatchNorm2d bn1;
