@@ -32,7 +32,7 @@ public static class PyTorchExporter
     public const string SafetensorsExtension = ".safetensors";
 
     /// <summary>The extensions that select <c>torch.save</c>'s zip format.</summary>
-    public static IReadOnlyList<string> PthExtensions { get; } = new[] { ".pth", ".pt" };
+    public static IReadOnlyList<string> PthExtensions { get; } = Array.AsReadOnly(new[] { ".pth", ".pt" });
 
     /// <summary>
     /// Writes the network's state dict to <paramref name="path"/>: safetensors for <c>.safetensors</c> (with
