@@ -46,9 +46,7 @@ internal sealed class QuickstartCalibration
 
         var chosen = o;
         chosen = Stage(Teachers(), chosen, ct);
-        chosen = Stage(TeacherEpochs(chosen.TeacherEpochs), chosen, ct);
         chosen = Stage(Students(), chosen, ct);
-        chosen = Stage(StudentEpochs(chosen.StudentEpochs), chosen, ct);
         chosen = Stage(Absolute(), chosen, ct);
         chosen = Stage(Relative(), chosen, ct);
         chosen = Stage(Rkd(), chosen, ct);
