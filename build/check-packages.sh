@@ -57,6 +57,37 @@ grep -qx "buildTransitive/EmbeddingDistillation.targets" <<<"$(unzip -Z1 "$feed/
 cmp -s <(unzip -p "$feed/EmbeddingDistillation.$version.nupkg" buildTransitive/EmbeddingDistillation.targets) "$root/build/EmbeddingDistillation.targets" \
   || fail "core: packed targets differ from build/EmbeddingDistillation.targets"
 
+step "package validation (ApiCompat) against the shipped 0.1.0 API"
+# The 0.1.0 packages are committed in build/api-baseline (made by build/make-api-baseline.sh when 0.1.0 shipped):
+# the SDK's package validation compares this pack's assemblies with them, so a removed or changed public member
+# fails here, not in a user's build. PublicAPI.Shipped.txt says the same in source; this checks the binaries.
+for project in EmbeddingDistillation EmbeddingDistillation.Vision; do
+  baseline="$root/build/api-baseline/$project.0.1.0.nupkg"
+  [ -f "$baseline" ] || fail "$project: baseline package $baseline missing"
+  dotnet pack "$root/src/$project/$project.csproj" -c Release -o "$work/validated" -p:PackageVersion="$version" -nologo -v:q \
+    -p:EnablePackageValidation=true -p:PackageValidationBaselinePath="$baseline" -p:EnableStrictModeForBaselineValidation=false \
+    || fail "$project: package validation against 0.1.0 failed (a breaking change to the shipped API)"
+  echo "   $project: compatible with 0.1.0"
+done
+
+step "SourceLink (a clone of the committed tree with the public repository as its origin)"
+# SourceLink maps the pdb's source paths to the repository URL at the commit; it needs git metadata and a remote,
+# so the check packs a clone of HEAD (uncommitted changes are not in it) whose origin is the public repository.
+src="$work/sourcelink"
+git clone -q --no-hardlinks "$root" "$src"
+repository="$(sed -n 's:.*<RepositoryUrl>\(.*\)</RepositoryUrl>.*:\1:p' "$root/Directory.Build.props")"
+git -C "$src" remote set-url origin "$repository.git"
+commit="$(git -C "$src" rev-parse HEAD)"
+dotnet pack "$src/src/EmbeddingDistillation/EmbeddingDistillation.csproj" -c Release -o "$work/sourcelinked" -p:PackageVersion="$version" \
+  -p:SourceLink=true -p:ContinuousIntegrationBuild=true -nologo -v:q
+unzip -p "$work/sourcelinked/EmbeddingDistillation.$version.snupkg" lib/net10.0/EmbeddingDistillation.pdb > "$work/sourcelinked.pdb"
+owner_repo="${repository#https://github.com/}"
+grep -aqF "https://raw.githubusercontent.com/$owner_repo/$commit/" "$work/sourcelinked.pdb" \
+  || fail "the pdb has no SourceLink map to https://raw.githubusercontent.com/$owner_repo/$commit/"
+unzip -p "$work/sourcelinked/EmbeddingDistillation.$version.nupkg" EmbeddingDistillation.nuspec | grep -qF "commit=\"$commit\"" \
+  || fail "the nuspec's repository element lacks commit $commit"
+echo "   SourceLink: sources map to $repository at $commit"
+
 step "consumer application"
 app="$work/consumer"
 mkdir -p "$app"
