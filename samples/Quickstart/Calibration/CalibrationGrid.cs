@@ -26,8 +26,9 @@ internal static class CalibrationGrid
     public const string RkdStage = "5. RKD: distance and angle weights and metric-loss weight";
     public const string CombinedStage = "6. absolute + relative together";
 
-    // The grid is sized to run in about an hour on 2 cores (two seeds): each cell is a full training run, a teacher
-    // about 5 minutes, a student about 1.5. Epochs are not searched: the default run's 10-minute budget fixes them.
+    // The grid is sized to run in about half an hour per calibration seed on 2 idle cores: each cell is a full
+    // training run, a teacher about 2 minutes, a student about 1. Epochs are not searched: the default run's
+    // 10-minute budget fixes them.
 
     /// <summary>Proxy-anchor at two rates.</summary>
     public static IEnumerable<CalibrationCell> Teachers() =>
