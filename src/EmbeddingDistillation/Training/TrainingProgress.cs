@@ -19,7 +19,7 @@ public sealed record TrainingProgress
     public double Loss { get; internal init; }
 
     /// <summary>Each term's unweighted value in the last step, by term name.</summary>
-    public IReadOnlyDictionary<string, double> Terms { get; internal init; }
+    public IReadOnlyDictionary<string, double> Terms { get; internal init; } = new Dictionary<string, double>();
 
     /// <summary>The learning rate of the last step (base group).</summary>
     public double LearningRate { get; internal init; }
