@@ -86,6 +86,34 @@ public sealed class ImageNetResNet18Tests(ITestOutputHelper output)
     }
 
     [ImageNetResNet18Fact]
+    public void AsAnOnnxTeacherTheBatchOneFileRunsPerImageAndAgreesWithTheImport()
+    {
+        // ResNet18.onnx has a fixed batch of 1: the ONNX teacher runs it image by image. Its preprocessing options
+        // (ImageNet-normalised RGB in; BGR, 0-255, minus the channel means out) match the import's adapter.
+        var path = ImageNetResNet18Files.ModelPath!;
+        using var teacher = new EmbeddingDistillation.Onnx.OnnxTeacher(path, new EmbeddingDistillation.Onnx.OnnxTeacherOptions
+        {
+            Threads = 1,
+            SourceMean = ImageNormalization.ImageNetMean, SourceStd = ImageNormalization.ImageNetStd,
+            ChannelOrder = EmbeddingDistillation.Onnx.OnnxChannelOrder.Bgr, PixelRange = EmbeddingDistillation.Onnx.OnnxPixelRange.Byte,
+            Mean = ImageNetResNet18.ChannelMeanBgr,
+        });
+        Assert.Equal(1, teacher.FixedBatchSize);
+        Assert.Equal(OnnxInput, teacher.InputName);
+        Assert.Equal(OnnxOutput, teacher.OutputName);
+        Assert.Equal(512, teacher.EmbeddingDimension);
+        using var net = ImageNetResNet18.Load(512, new ImageNetResNet18Options { ModelPath = path });
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var images = randn(new long[] { 2, 3, 224, 224 }, generator: new Generator(3));
+        using var fromOnnx = teacher.Embed(images);
+        using var fromTorch = net.Embed(images);
+        double diff = (fromOnnx.Embedding - fromTorch.Embedding).abs().max().item<float>();
+        output.WriteLine($"OnnxTeacher(ResNet18.onnx) vs ImageNetResNet18, L2-normalised embeddings of 2 images: {diff:E3}");
+        Assert.True(diff <= 1e-5, $"max abs diff {diff:E3}");
+    }
+
+    [ImageNetResNet18Fact]
     public void AnotherModelFailsNamingWhatDiffers()
     {
         var prep = ImageNetResNet18Files.PreprocessPath(ImageNetResNet18Files.ModelPath!);
