@@ -24,7 +24,7 @@ namespace EmbeddingDistillation.Onnx;
 /// </remarks>
 public sealed class OnnxTeacher : IEmbeddingNetwork, IDisposable
 {
-    private readonly InferenceSession _session;
+    private InferenceSession _session;
     private readonly RunOptions _runOptions = new();
     private readonly OnnxTeacherOptions _options;
     private readonly string _source;
@@ -76,10 +76,9 @@ public sealed class OnnxTeacher : IEmbeddingNetwork, IDisposable
                 throw new ArgumentException($"{source} has no input '{_inputName}' (OnnxTeacherOptions.InputName); its inputs: {string.Join(", ", inputs.Keys)}.", nameof(options));
             if (input.ElementDataType != TensorElementType.Float || input.Dimensions.Length != 4)
                 throw new ArgumentException($"{source}: input '{_inputName}' is {input.ElementDataType} of rank {input.Dimensions.Length} ({Dims(input.Dimensions)}); an ONNX teacher needs float32 images [N, C, H, W].", nameof(options));
-            _inputDims = input.Dimensions;
+            _inputDims = input.Dimensions.ToArray();
             if (_inputDims[1] > 0 && _inputDims[1] != 3)
                 throw new ArgumentException($"{source}: input '{_inputName}' takes {_inputDims[1]} channels ({Dims(_inputDims)}); an ONNX teacher takes 3-channel images.", nameof(options));
-            _fixedBatch = _inputDims[0] > 0 ? _inputDims[0] : null;
             _height = Fixed(_inputDims[2], _options.InputHeight, "height", "InputHeight");
             _width = Fixed(_inputDims[3], _options.InputWidth, "width", "InputWidth");
 
@@ -95,6 +94,12 @@ public sealed class OnnxTeacher : IEmbeddingNetwork, IDisposable
                 if (outputs[name].ElementDataType != TensorElementType.Float)
                     throw new ArgumentException($"{source}: output '{name}' is {outputs[name].ElementDataType}; an ONNX teacher reads float32 outputs.", nameof(options));
 
+            if (_options.DynamicBatch && _inputDims[0] > 0 && _height is not null && _width is not null && TryDynamicBatch(bytes ?? File.ReadAllBytes(path!)))
+            {
+                BatchMadeDynamic = true;
+                _inputDims[0] = -1;
+            }
+            _fixedBatch = _inputDims[0] > 0 ? _inputDims[0] : null;
             TapNames = _taps.Keys.ToArray();
             Name = _options.Name ?? (path is null ? "onnx" : "onnx-" + Path.GetFileNameWithoutExtension(path));
             _sourceMean = Channels(_options.SourceMean);
@@ -134,6 +139,9 @@ public sealed class OnnxTeacher : IEmbeddingNetwork, IDisposable
 
     /// <summary>The model's batch size when its batch dimension is fixed (the teacher then runs in chunks of it); null when dynamic.</summary>
     public int? FixedBatchSize => _fixedBatch;
+
+    /// <summary>Whether the model's fixed batch dimension was made dynamic at load (<see cref="OnnxTeacherOptions.DynamicBatch"/>).</summary>
+    public bool BatchMadeDynamic { get; }
 
     /// <summary>Embeds a batch of images with ONNX Runtime.</summary>
     /// <param name="images">Images [N, 3, H, W], floating point, on any device.</param>
@@ -248,6 +256,53 @@ public sealed class OnnxTeacher : IEmbeddingNetwork, IDisposable
             }
         }
         return parts.ToDictionary(p => p.Key, p => p.Value.Count == 1 ? p.Value[0] : cat(p.Value, 0), StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// Rewrites the fixed batch dimension of the image input and the outputs to a symbolic one and keeps the rewritten
+    /// session only if it runs a batch of two exactly as two single images (graphs with batch-specific shape constants
+    /// do not).
+    /// </summary>
+    private bool TryDynamicBatch(byte[] original)
+    {
+        InferenceSession? candidate = null;
+        try
+        {
+            candidate = CreateSession(null, OnnxBatchDimension.Rewrite(original, [_inputName], null), _options, _source);
+            using var scope = NewDisposeScope();
+            var probe = rand(new long[] { 2, 3, _height!.Value, _width!.Value }, generator: new Generator(1234)).mul(2).sub(1);
+            var (together, shape) = RunRaw(candidate, probe);
+            var first = RunRaw(candidate, probe.narrow(0, 0, 1));
+            var second = RunRaw(candidate, probe.narrow(0, 1, 1));
+            if (shape.Length == 0 || shape[0] != 2 || first.Values.Length * 2 != together.Length || second.Values.Length != first.Values.Length) return false;
+            double scale = 1, diff = 0;
+            for (int i = 0; i < together.Length; i++)
+            {
+                float alone = i < first.Values.Length ? first.Values[i] : second.Values[i - first.Values.Length];
+                scale = Math.Max(scale, Math.Abs(alone));
+                diff = Math.Max(diff, Math.Abs(together[i] - alone));
+            }
+            if (!(diff <= 1e-4 * scale)) return false;
+            (_session, candidate) = (candidate, _session);
+            return true;
+        }
+        catch (Exception e) when (e is OnnxRuntimeException or InvalidDataException or InvalidOperationException)
+        {
+            return false;
+        }
+        finally
+        {
+            candidate?.Dispose();
+        }
+    }
+
+    private (float[] Values, long[] Shape) RunRaw(InferenceSession session, Tensor x)
+    {
+        var data = x.contiguous().data<float>().ToArray();
+        using var input = OrtValue.CreateTensorValueFromMemory(data, x.shape);
+        using var outputs = session.Run(_runOptions, new[] { _inputName }, new[] { input }, new[] { _outputName });
+        var value = outputs[0];
+        return (value.GetTensorDataAsSpan<float>().ToArray(), value.GetTensorTypeAndShape().Shape);
     }
 
     private Tensor Pool(Tensor y)

@@ -141,8 +141,16 @@ public sealed record OnnxTeacherOptions
     public int? Threads { get; init; }
 
     /// <summary>
+    /// Make a fixed batch dimension (often 1) dynamic when the model allows it (default true): the image input's and
+    /// the outputs' batch dimension is rewritten to a symbolic one, and the rewritten model is kept only if it runs a
+    /// batch of two exactly as two single images (checked once at load, with three probe runs); otherwise, or with
+    /// false, the model runs in chunks of its batch size. Needs a fixed image size.
+    /// </summary>
+    public bool DynamicBatch { get; init; } = true;
+
+    /// <summary>
     /// Images per ONNX Runtime call for a model with a dynamic batch dimension; null (default) = the whole batch.
-    /// A model with a fixed batch dimension (often 1) is always run in chunks of that size.
+    /// A model whose batch dimension stays fixed (see <see cref="DynamicBatch"/>) is run in chunks of that size.
     /// </summary>
     public int? MaxBatchSize { get; init; }
 }

@@ -86,9 +86,9 @@ public sealed class ImageNetResNet18Tests(ITestOutputHelper output)
     }
 
     [ImageNetResNet18Fact]
-    public void AsAnOnnxTeacherTheBatchOneFileRunsPerImageAndAgreesWithTheImport()
+    public void AsAnOnnxTeacherTheBatchOneFileIsMadeDynamicAndAgreesWithTheImport()
     {
-        // ResNet18.onnx has a fixed batch of 1: the ONNX teacher runs it image by image. Its preprocessing options
+        // ResNet18.onnx has a fixed batch of 1: the ONNX teacher makes it dynamic (checked at load). Its preprocessing options
         // (ImageNet-normalised RGB in; BGR, 0-255, minus the channel means out) match the import's adapter.
         var path = ImageNetResNet18Files.ModelPath!;
         using var teacher = new EmbeddingDistillation.Onnx.OnnxTeacher(path, new EmbeddingDistillation.Onnx.OnnxTeacherOptions
@@ -98,7 +98,8 @@ public sealed class ImageNetResNet18Tests(ITestOutputHelper output)
             ChannelOrder = EmbeddingDistillation.Onnx.OnnxChannelOrder.Bgr, PixelRange = EmbeddingDistillation.Onnx.OnnxPixelRange.Byte,
             Mean = ImageNetResNet18.ChannelMeanBgr,
         });
-        Assert.Equal(1, teacher.FixedBatchSize);
+        Assert.Null(teacher.FixedBatchSize);
+        Assert.True(teacher.BatchMadeDynamic);
         Assert.Equal(OnnxInput, teacher.InputName);
         Assert.Equal(OnnxOutput, teacher.OutputName);
         Assert.Equal(512, teacher.EmbeddingDimension);

@@ -70,6 +70,28 @@ public sealed class OnnxTeacherTests : IDisposable
     }
 
     [Fact]
+    public void ABatchOneModelRunsPerImageOrIsMadeDynamic()
+    {
+        // The exporter writes a dynamic batch; rewrite it to a fixed batch of 1, as CNTK's and many other exports have it.
+        var fixedModel = OnnxBatchDimension.Rewrite(File.ReadAllBytes(modelPath), [OnnxExporter.InputName], 1);
+        using var scope = NewDisposeScope();
+        var images = OnnxTestUtil.Images(3, Size, seed: 8);
+        using var expected = network.Embed(images);
+
+        using var perImage = new OnnxTeacher(fixedModel, new OnnxTeacherOptions { Threads = 1, DynamicBatch = false });
+        Assert.Equal(1, perImage.FixedBatchSize);
+        Assert.False(perImage.BatchMadeDynamic);
+        using var a = perImage.Embed(images);
+        Assert.True((a.Embedding - expected.Embedding).abs().max().item<float>() <= 1e-5);
+
+        using var dynamic = new OnnxTeacher(fixedModel, new OnnxTeacherOptions { Threads = 1 });
+        Assert.Null(dynamic.FixedBatchSize);
+        Assert.True(dynamic.BatchMadeDynamic);
+        using var b = dynamic.Embed(images);
+        Assert.True((b.Embedding - expected.Embedding).abs().max().item<float>() <= 1e-5);
+    }
+
+    [Fact]
     public void PreprocessingUndoesTheSourceNormalisationAndAppliesTheModels()
     {
         // The model wants BGR in 0-255 minus a mean; the images come ImageNet-normalised RGB. Feeding the network the
