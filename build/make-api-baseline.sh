@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 version="${1:-0.1.0}"
 out="build/api-baseline"
 mkdir -p "$out"
-for project in EmbeddingDistillation EmbeddingDistillation.Vision; do
+for project in EmbeddingDistillation EmbeddingDistillation.Vision EmbeddingDistillation.Onnx; do
+  [ -d "src/$project" ] || continue  # a package that did not exist in that version
   dotnet pack "src/$project/$project.csproj" -c Release -o "$out" -p:PackageVersion="$version" -p:IncludeSymbols=false -nologo -v:q
 done
 rm -f "$out"/*.snupkg

@@ -116,10 +116,14 @@ public static class PyTorchExporter
         {
             case ResNetBackbone r:
                 int baseWidth = r.Taps[0].Channels;
-                m["architecture"] = $"resnet{r.Depth}";
+                m["architecture"] = r.Layout?.Name ?? $"resnet{r.Depth}";
                 m["base_width"] = Invariant(baseWidth);
                 m["small_input_stem"] = r.SmallInputStem ? "true" : "false";
-                if (baseWidth == 64) m["torchvision_model"] = $"resnet{r.Depth}";
+                if (r.Layout is { } layout)
+                    m["layout"] += $"; {layout.Name}: blocks per stage [{string.Join(", ", layout.Blocks ?? [])}], " +
+                                   (layout.BeginHeavyPadding ? "CNTK padding (stride-2 convs and the max-pool pad 1 more before than after), " : "") +
+                                   (layout.Input is { } a ? $"input x' = {(a.ReverseChannels ? "x[:, ::-1]" : "x")} * [{string.Join(", ", a.Scale.Select(v => Invariant((double)v)))}] + [{string.Join(", ", a.Shift.Select(v => Invariant((double)v)))}] before conv1" : "no input adapter");
+                else if (baseWidth == 64) m["torchvision_model"] = $"resnet{r.Depth}";
                 break;
             case MobileNetV2Backbone v2:
                 m["architecture"] = "mobilenetv2";
