@@ -129,25 +129,25 @@ internal sealed class QuickstartSettings : CommandSettings
     public bool NoBaseline { get; init; }
 
     [CommandOption("--lambda-absolute <X>")]
-    [DefaultValue(5.0)]
-    public double LambdaAbsolute { get; init; } = 5.0;
+    [DefaultValue(20.0)]
+    public double LambdaAbsolute { get; init; } = 20.0;
 
     [CommandOption("--lambda-relative <X>")]
-    [DefaultValue(10.0)]
-    public double LambdaRelative { get; init; } = 10.0;
+    [DefaultValue(300.0)]
+    public double LambdaRelative { get; init; } = 300.0;
 
     [CommandOption("--lambda-rkd-distance <X>")]
-    [DefaultValue(1.0)]
-    public double LambdaRkdDistance { get; init; } = 1.0;
+    [DefaultValue(100.0)]
+    public double LambdaRkdDistance { get; init; } = 100.0;
 
     [CommandOption("--lambda-rkd-angle <X>")]
-    [DefaultValue(2.0)]
-    public double LambdaRkdAngle { get; init; } = 2.0;
+    [DefaultValue(200.0)]
+    public double LambdaRkdAngle { get; init; } = 200.0;
 
     [CommandOption("--distilled-metric-weights <LIST>")]
-    [Description("Weight of the students' own metric loss per distilled method, e.g. absolute=0,relative=1 (unlisted: 1; the baseline always 1)")]
-    [DefaultValue("")]
-    public string DistilledMetricWeights { get; init; } = "";
+    [Description("Weight of the students' own metric loss per distilled method, e.g. absolute=1,relative=1 for the paper's sum (unlisted: 1; the baseline always 1). Default: 0 for every method, as calibrated")]
+    [DefaultValue(QuickstartOptions.CalibratedMetricWeights)]
+    public string DistilledMetricWeights { get; init; } = QuickstartOptions.CalibratedMetricWeights;
 
     [CommandOption("--teacher-epochs <N>")]
     [Description("Teacher epochs (default 20; --fast 4)")]
