@@ -94,7 +94,7 @@ internal sealed class IndexDemoCommand : Command<IndexDemoSettings>
             network,
             // Proxy-anchor learns from scratch in a few hundred steps where batch-hard triplet still collapses; its
             // proxies (one per training class, labels 0..49) learn 100x faster, as in Kim et al. 2020.
-            TrainingObjective.MetricOnly(new ProxyAnchorLoss(split.TrainClasses.Max() + 1, a.EmbeddingDimension)),
+            TrainingObjective.MetricOnly(new ProxyAnchorLoss(new ProxyAnchorLossOptions { ClassCount = split.TrainClasses.Max() + 1, EmbeddingDimension = a.EmbeddingDimension })),
             new TrainingData { Train = train, Sampler = new ClassBalancedSampler(train.Labels, new ClassBalancedSamplerOptions { Seed = a.Seed }) },
             new TrainingOptions { Epochs = 1000, MaxSteps = a.Steps, LearningRate = 1e-3, LossParameterLearningRateMultiplier = 100, Seed = a.Seed },
             progress, cancellationToken));

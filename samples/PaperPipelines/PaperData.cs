@@ -122,12 +122,13 @@ internal sealed class PaperData
         : ClassCount(train) / ClassesPerBatch(train));
 
     /// <summary>
-    /// The training data of a run on <paramref name="train"/> for <paramref name="metricLoss"/> (labels re-indexed
-    /// when the loss needs class indices), with unlabelled batches for semi-supervised runs; and its class count.
+    /// The training data of a run on <paramref name="train"/>, its labels re-indexed to class indices 0..C-1 (whatever
+    /// the metric loss: proxy-anchor needs them, the others do not mind), with unlabelled batches for semi-supervised
+    /// runs; and C, its class count.
     /// </summary>
-    public (TrainingData Data, int ClassCount) TrainingData(ImageDataset train, ImageDataset? unlabelled, string metricLoss)
+    public (TrainingData Data, int ClassCount) TrainingData(ImageDataset train, ImageDataset? unlabelled)
     {
-        IEmbeddingDataset set = PaperObjectives.NeedsClassIndices(metricLoss) ? ClassIndexedDataset.Of(train) : train;
+        var set = ClassIndexedDataset.Of(train);
         int p = ClassesPerBatch(train), k = ImagesPerClass;
         var sampler = new ClassBalancedSampler(set.Labels, new ClassBalancedSamplerOptions
         {
@@ -151,7 +152,7 @@ internal sealed class PaperData
             UnlabelledRatio = _o.UnlabelledRatio,
             Validator = validator,
         };
-        return (data, ClassCount(train));
+        return (data, set.ClassCount);
     }
 
     private static int ClassCount(IEmbeddingDataset train) => train.Labels.Where(l => l != DatasetLabels.Unlabelled).Distinct().Count();

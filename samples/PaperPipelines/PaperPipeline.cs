@@ -110,12 +110,12 @@ public sealed class PaperPipeline
                 var student = EmbeddingNetworks.Create(students[j], _plan.EmbeddingDimension, netOptions);
                 LoadImageNet(student, _o.StudentWeights is { } sw && j < sw.Count ? sw[j] : null, smallStem, "student");
                 bool distils = method != "baseline";
-                var (trainingData, classCount) = data.TrainingData(data.StudentTrain, distils ? data.Unlabelled : null, recipe.StudentLoss);
+                var (trainingData, classCount) = data.TrainingData(data.StudentTrain, distils ? data.Unlabelled : null);
                 var (objective, description) = PaperObjectives.Student(method, _plan, classCount, _o.FeatureTaps, _o.HintWeight, _o.AttentionWeight, teacher, student);
                 string name = $"{student.Name}-{method}";
                 _log.WriteLine($"Student run {name}: {description}.");
                 var (result, steps) = TrainOrReload(name, new RunFolder(RunPath(name)), student, objective, trainingData,
-                    RunOptions(objective, recipe.StudentLoss, _plan.StudentEpochs, _plan.StudentLearningRate, trainingData), cancellationToken);
+                    RunOptions(objective, _plan.StudentEpochs, _plan.StudentLearningRate, trainingData), cancellationToken);
                 student.to(device);
                 runs.Add(Evaluate(name, distils ? ModelRole.Distilled : ModelRole.Baseline, student, data.StudentTest, result, steps.Labelled, steps.Unlabelled, cancellationToken));
                 student.Dispose();
@@ -159,20 +159,21 @@ public sealed class PaperPipeline
             _log.WriteLine($"Teacher {teacher.Name}: loaded trained weights from {_o.TeacherCheckpoint} (training skipped).");
             return (null, 0);
         }
-        string loss = _plan.Recipe.TeacherLoss;
-        var (trainingData, classCount) = data.TrainingData(data.TeacherTrain, null, loss);
+        var (trainingData, classCount) = data.TrainingData(data.TeacherTrain, null);
         var objective = PaperObjectives.Teacher(_plan, classCount);
         var (result, steps) = TrainOrReload($"teacher {teacher.Name}", folder, teacher, objective, trainingData,
-            RunOptions(objective, loss, _plan.TeacherEpochs, _plan.TeacherLearningRate, trainingData), ct);
+            RunOptions(objective, _plan.TeacherEpochs, _plan.TeacherLearningRate, trainingData), ct);
         _log.WriteLine($"Teacher weights in {teacherFile}.");
         return (result, steps.Labelled);
     }
 
     /// <summary>
     /// The training options of one run from the recipe. Runs whose terms read feature maps (hint, attention) give the
-    /// teacher the student's crop whatever the recipe says, so that both maps show the same pixels.
+    /// teacher the student's crop whatever the recipe says, so that both maps show the same pixels. The recipe's rate
+    /// multiplier of the losses' parameters applies when the metric loss has some (proxy-anchor's proxies; the
+    /// trainer's one group of loss parameters then holds a hint regressor too), else they learn at the rate.
     /// </summary>
-    private TrainingOptions RunOptions(TrainingObjective objective, string metricLoss, int epochs, double learningRate, TrainingData data)
+    private TrainingOptions RunOptions(TrainingObjective objective, int epochs, double learningRate, TrainingData data)
     {
         var r = _plan.Recipe;
         return new TrainingOptions
@@ -184,7 +185,7 @@ public sealed class PaperPipeline
             WeightDecay = r.WeightDecay,
             Schedule = r.Schedule,
             WarmupSteps = r.WarmUpOneEpoch ? data.Sampler.BatchesPerEpoch : 0,
-            LossParameterLearningRateMultiplier = PaperObjectives.HasProxies(metricLoss) ? r.ProxyLearningRateMultiplier : 1,
+            LossParameterLearningRateMultiplier = objective.MetricLoss?.LearnableParameters().Any() == true ? r.ProxyLearningRateMultiplier : 1,
             TeacherView = objective.DistillationTerms.Any(t => t.Loss.TeacherTaps.Count > 0) ? TeacherView.SameAsStudent : r.TeacherView,
             Seed = _o.Seed,
             Device = _o.Device,

@@ -30,6 +30,16 @@ public static class ScratchRecipe
     public const double RelativeWeight = 10.0;
     public const double RkdDistanceWeight = 1.0;
     public const double RkdAngleWeight = 2.0;
+    /// <summary>
+    /// The quickstart's options of the metric losses it may choose: a margin-0 triplet collapses from scratch, so 0.1;
+    /// contrastive with margins 0 and 0.5 (the others take their defaults).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, object> MetricLossOptions = new Dictionary<string, object>
+    {
+        ["triplet"] = new TripletLossOptions { Margin = 0.1 },
+        ["contrastive"] = new ContrastiveLossOptions { NegativeMargin = 0.5 },
+    };
+
     /// <summary>The students' own metric-loss weight per distilled method (<c>--distilled-metric-weights</c>; unlisted: 1).</summary>
     public static readonly IReadOnlyDictionary<string, double> DistilledMetricWeights = new Dictionary<string, double>();
 
@@ -44,7 +54,7 @@ public static class ScratchRecipe
     public static TrainingRecipe Recipe { get; } = new()
     {
         Name = "scratch",
-        TeacherLoss = TeacherLoss, StudentLoss = StudentLoss,
+        TeacherLoss = TeacherLoss, StudentLoss = StudentLoss, MetricLossOptions = MetricLossOptions,
         Optimizer = OptimizerKind.AdamW, TeacherLearningRate = TeacherLearningRate, StudentLearningRate = StudentLearningRate,
         WeightDecay = 1e-4, Schedule = LearningRateSchedule.Cosine, WarmUpOneEpoch = true,
         ProxyLearningRateMultiplier = 100, TeacherView = TeacherView.Clean,

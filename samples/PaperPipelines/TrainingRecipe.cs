@@ -40,11 +40,17 @@ public sealed record TrainingRecipe
     /// <summary><c>paper</c> or <c>scratch</c>.</summary>
     public required string Name { get; init; }
 
-    /// <summary>The teacher's metric loss: <c>triplet</c> (batch-hard, margin 0, the paper's), <c>proxy-anchor</c> or <c>multi-similarity</c>.</summary>
+    /// <summary>The teacher's metric loss, a <see cref="LossCatalog.MetricLossNames"/> name (the paper's: <c>triplet</c>, batch-hard, margin 0).</summary>
     public required string TeacherLoss { get; init; }
 
     /// <summary>The students' own metric loss (same names).</summary>
     public required string StudentLoss { get; init; }
+
+    /// <summary>
+    /// The options record <see cref="LossCatalog.CreateMetricLoss"/> gets for a metric loss by name (e.g. a
+    /// <see cref="TripletLossOptions"/> for <c>triplet</c>); a loss not listed takes its defaults.
+    /// </summary>
+    public IReadOnlyDictionary<string, object> MetricLossOptions { get; init; } = new Dictionary<string, object>();
 
     /// <summary>The optimiser of every run.</summary>
     public required OptimizerKind Optimizer { get; init; }
@@ -64,7 +70,7 @@ public sealed record TrainingRecipe
     /// <summary>A linear warm-up over the first epoch's batches.</summary>
     public required bool WarmUpOneEpoch { get; init; }
 
-    /// <summary>Learning-rate multiplier of a metric loss's proxies (proxy-anchor), 1 when the run's metric loss has none.</summary>
+    /// <summary>Learning-rate multiplier of a metric loss's learnable parameters (proxy-anchor's proxies); unused when the run's metric loss has none.</summary>
     public required double ProxyLearningRateMultiplier { get; init; }
 
     /// <summary>

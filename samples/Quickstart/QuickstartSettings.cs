@@ -12,7 +12,7 @@ namespace EmbeddingDistillation.Samples.Quickstart;
 internal sealed class QuickstartSettings : CommandSettings
 {
     /// <summary>The metric losses the quickstart can build, by their command-line names.</summary>
-    public static readonly string[] MetricLosses = ["proxy-anchor", "multi-similarity", "triplet", "contrastive"];
+    public static readonly string[] MetricLosses = [.. Losses.LossCatalog.MetricLossNames];
 
     /// <summary>The distilled students it can train.</summary>
     public static readonly string[] DistillationVariants = ["absolute", "relative", "rkd"];

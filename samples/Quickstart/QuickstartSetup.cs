@@ -90,14 +90,15 @@ internal sealed class QuickstartSetup
         return EmbeddingNetworks.Create(Options.Student, Options.EmbeddingDim, new EmbeddingNetworkOptions { SmallInputStem = Options.StudentSmallStem });
     }
 
-    public IMetricLoss MetricLoss(string name) => name switch
-    {
-        "proxy-anchor" => new ProxyAnchorLoss(ClassMap.ClassCount, Options.EmbeddingDim),
-        "multi-similarity" => new MultiSimilarityLoss(),
-        "triplet" => new TripletLoss(0.1, TripletMining.BatchHard),
-        "contrastive" => new ContrastiveLoss(0, 0.5),
-        _ => throw new ArgumentException($"Unknown metric loss '{name}' (use {string.Join(", ", QuickstartSettings.MetricLosses)})."),
-    };
+    /// <summary>A metric loss by name, through the library's catalogue: triplet with margin 0.1 (a margin-0 triplet collapses from scratch), contrastive with margins 0 and 0.5.</summary>
+    public IMetricLoss MetricLoss(string name) => LossCatalog.CreateMetricLoss(name,
+        new LossContext { ClassCount = ClassMap.ClassCount, EmbeddingDimension = Options.EmbeddingDim },
+        name switch
+        {
+            "triplet" => new TripletLossOptions { Margin = 0.1 },
+            "contrastive" => new ContrastiveLossOptions { NegativeMargin = 0.5 },
+            _ => null,
+        });
 
     public TrainingObjective TeacherObjective() => TrainingObjective.MetricOnly(MetricLoss(Options.TeacherLoss));
 

@@ -102,7 +102,7 @@ public class LossBenchmarks
             "triplet-hard" => new TripletLoss(0.2),
             "contrastive" => new ContrastiveLoss(),
             "multi-similarity" => new MultiSimilarityLoss(),
-            "proxy-anchor" => new ProxyAnchorLoss(Classes, D),
+            "proxy-anchor" => new ProxyAnchorLoss(new ProxyAnchorLossOptions { ClassCount = Classes, EmbeddingDimension = D }),
             _ => throw new ArgumentException(Loss),
         };
         _s = nn.functional.normalize(torch.randn(N, D), p: 2, dim: 1).requires_grad_(true);

@@ -28,11 +28,11 @@ internal static class CalibrationGrid
     public const string RkdStage = "7. RKD: distance and angle weights and metric-loss weight";
     public const string CombinedStage = "8. absolute + relative together";
 
+    /// <summary>Proxy-anchor at three rates, and multi-similarity (the students' loss) at the middle one.</summary>
     public static IEnumerable<CalibrationCell> Teachers() =>
-        from loss in new[] { "proxy-anchor", "multi-similarity" }
-        from lr in new[] { 5e-4, 1e-3, 2e-3 }
-        select new CalibrationCell(TeacherStage, $"teacher-{loss}-lr{F(lr)}", CellKind.Teacher, null,
-            o => o with { TeacherLoss = loss, TeacherLearningRate = lr });
+        from cell in new[] { ("proxy-anchor", 5e-4), ("proxy-anchor", 1e-3), ("proxy-anchor", 2e-3), ("multi-similarity", 1e-3) }
+        select new CalibrationCell(TeacherStage, $"teacher-{cell.Item1}-lr{F(cell.Item2)}", CellKind.Teacher, null,
+            o => o with { TeacherLoss = cell.Item1, TeacherLearningRate = cell.Item2 });
 
     public static IEnumerable<CalibrationCell> TeacherEpochs(int chosen) =>
         new[] { chosen, chosen + chosen / 2 }.Select(e => new CalibrationCell(TeacherEpochsStage, $"teacher-epochs{e}", CellKind.Teacher, null,

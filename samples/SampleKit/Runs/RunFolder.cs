@@ -47,7 +47,7 @@ public sealed class RunFolder(string path, string? finalWeights = null)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(result);
-        NetworkCheckpoint.Save(network.Module, FinalWeights);
+        NetworkCheckpoint.Save(network, FinalWeights);
         var marker = new Marker(network.Name, description, result, new Dictionary<string, int>(counters ?? new Dictionary<string, int>()));
         AtomicText.Write(System.IO.Path.Combine(Path, MarkerFile), JsonSerializer.Serialize(marker, Json));
     }
@@ -72,7 +72,7 @@ public sealed class RunFolder(string path, string? finalWeights = null)
         }
         if (marker.Network != network.Name)
             throw new InvalidDataException($"'{markerPath}' records network {marker.Network}, but this run builds {network.Name}.");
-        NetworkCheckpoint.Load(network.Module, FinalWeights);
+        NetworkCheckpoint.Load(network, FinalWeights);
         counters = marker.Counters ?? [];
         return marker.Result;
     }

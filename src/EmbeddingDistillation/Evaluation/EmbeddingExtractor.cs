@@ -1,3 +1,4 @@
+using EmbeddingDistillation.Primitives;
 using EmbeddingDistillation.Data;
 using EmbeddingDistillation.Networks;
 using TorchSharp;
@@ -82,7 +83,7 @@ public static class EmbeddingExtractor
                 var embedding = output.Embedding;
                 if (embedding.shape[0] != size || embedding.shape[1] != dimension)
                     throw new InvalidOperationException(
-                        $"Network '{network.Name}' returned an embedding of shape {EvaluationChecks.Shape(embedding)} for {size} images; expected [{size}, {dimension}].");
+                        $"Network '{network.Name}' returned an embedding of shape {TensorChecks.Shape(embedding)} for {size} images; expected [{size}, {dimension}].");
                 embeddings.narrow(0, start, size).copy_(embedding.to(ScalarType.Float32, CPU));
             }
         }

@@ -48,10 +48,10 @@ public static class KMeans
     public static KMeansResult Fit(Tensor points, int clusters, KMeansOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new KMeansOptions();
-        EvaluationChecks.Embeddings(points, nameof(points));
+        TensorChecks.Embeddings(points, nameof(points), "KMeans", 1, allowHalf: false, finite: true);
         var n = points.shape[0];
         if (clusters < 1 || clusters > n)
-            throw new ArgumentOutOfRangeException(nameof(clusters), clusters, $"k-means needs 1 <= k <= N = {n} for points {EvaluationChecks.Shape(points)}.");
+            throw new ArgumentOutOfRangeException(nameof(clusters), clusters, $"k-means needs 1 <= k <= N = {n} for points {TensorChecks.Shape(points)}.");
         if (options.MaxIterations < 1)
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxIterations, "KMeansOptions.MaxIterations must be at least 1.");
 

@@ -65,7 +65,7 @@ public static class NearestNeighbours
 
     private static KnnResult SearchCore(Tensor queries, Tensor? gallery, int k, KnnOptions? options, CancellationToken cancellationToken)
     {
-        EvaluationChecks.Embeddings(queries, gallery is null ? "embeddings" : "queries", gallery is null ? 2 : 1);
+        TensorChecks.Embeddings(queries, gallery is null ? "embeddings" : "queries", "NearestNeighbours", gallery is null ? 2 : 1, allowHalf: false, finite: true);
         CheckK(queries, gallery, k);
         // Allocated in the caller's dispose scope (if any); the chunks are copied in.
         var indices = empty(queries.shape[0], k, dtype: ScalarType.Int64, device: queries.device);
@@ -93,7 +93,7 @@ public static class NearestNeighbours
         var self = gallery is null;
         var source = gallery ?? queries;
         if (source.dim() != 2)
-            throw new ArgumentException($"{(self ? "embeddings" : "gallery")} must have shape [N, D]; got {EvaluationChecks.Shape(source)}.",
+            throw new ArgumentException($"{(self ? "embeddings" : "gallery")} must have shape [N, D]; got {TensorChecks.Shape(source)}.",
                 self ? "embeddings" : "gallery");
         var g = source.shape[0];
         var maxK = self ? g - 1 : g;
@@ -111,10 +111,10 @@ public static class NearestNeighbours
     {
         ArgumentNullException.ThrowIfNull(options);
         var self = gallery is null;
-        EvaluationChecks.Embeddings(queries, self ? "embeddings" : "queries", self ? 2 : 1);
+        TensorChecks.Embeddings(queries, self ? "embeddings" : "queries", "NearestNeighbours", self ? 2 : 1, allowHalf: false, finite: true);
         if (!self)
         {
-            EvaluationChecks.Embeddings(gallery!, "gallery");
+            TensorChecks.Embeddings(gallery!, "gallery", "NearestNeighbours", 1, allowHalf: false, finite: true);
             PairwiseDistances.Validate(queries, gallery);
         }
         CheckK(queries, gallery, k);

@@ -1,3 +1,4 @@
+using EmbeddingDistillation.Primitives;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -21,8 +22,8 @@ public static class Nmi
     /// <param name="cancellationToken">Checked between k-means iterations.</param>
     public static double Compute(Tensor embeddings, Tensor labels, KMeansOptions? options = null, CancellationToken cancellationToken = default)
     {
-        EvaluationChecks.Embeddings(embeddings, nameof(embeddings));
-        var l = EvaluationChecks.Labels(labels, embeddings, nameof(labels), nameof(embeddings));
+        TensorChecks.Embeddings(embeddings, nameof(embeddings), "Nmi", 1, allowHalf: false, finite: true);
+        var l = LabelArray(TensorChecks.Labels(labels, embeddings, "Nmi", nameof(labels), nameof(embeddings)));
         var k = l.Distinct().Count();
         var clustering = KMeans.Fit(embeddings, k, options, cancellationToken);
         return FromAssignments(clustering.Assignments, l);
@@ -65,4 +66,12 @@ public static class Nmi
 
     private static double Entropy(IEnumerable<int> counts, double n) =>
         -counts.Sum(count => count / n * Math.Log(count / n));
+
+    /// <summary>Labels as managed longs (the checks return an int64 tensor on the embeddings' device).</summary>
+    private static long[] LabelArray(Tensor labels)
+    {
+        using var owned = labels;
+        using var cpu = owned.cpu();
+        return cpu.data<long>().ToArray();
+    }
 }

@@ -1,3 +1,4 @@
+using EmbeddingDistillation.Primitives;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -84,10 +85,10 @@ public static class RetrievalMetrics
         ArgumentNullException.ThrowIfNull(ks);
         var self = gallery is null;
         var qName = self ? "embeddings" : "queries";
-        EvaluationChecks.Embeddings(queries, qName, self ? 2 : 1);
-        if (!self) EvaluationChecks.Embeddings(gallery!, "gallery");
-        var ql = EvaluationChecks.Labels(queryLabels, queries, self ? "labels" : "queryLabels", qName);
-        var gl = self ? ql : EvaluationChecks.Labels(galleryLabels!, gallery!, "galleryLabels", "gallery");
+        TensorChecks.Embeddings(queries, qName, "RetrievalMetrics", self ? 2 : 1, allowHalf: false, finite: true);
+        if (!self) TensorChecks.Embeddings(gallery!, "gallery", "RetrievalMetrics", 1, allowHalf: false, finite: true);
+        var ql = LabelArray(TensorChecks.Labels(queryLabels, queries, "RetrievalMetrics", self ? "labels" : "queryLabels", qName));
+        var gl = self ? ql : LabelArray(TensorChecks.Labels(galleryLabels!, gallery!, "RetrievalMetrics", "galleryLabels", "gallery"));
         if (!withR && ks.Count == 0)
             throw new ArgumentException("At least one Recall@K cut-off is required.", nameof(ks));
         foreach (var kk in ks)
@@ -108,7 +109,7 @@ public static class RetrievalMetrics
         }
         if (withR && withRelevant == 0)
             throw new ArgumentException(
-                $"MAP@R and R-Precision are undefined: no query in {qName} {EvaluationChecks.Shape(queries)} has another item with its label.",
+                $"MAP@R and R-Precision are undefined: no query in {qName} {TensorChecks.Shape(queries)} has another item with its label.",
                 self ? "labels" : "galleryLabels");
 
         var k = ks.Count == 0 ? 0 : ks.Max();
@@ -154,5 +155,13 @@ public static class RetrievalMetrics
             withR ? apSum / withRelevant : double.NaN,
             withR ? rpSum / withRelevant : double.NaN,
             ql.Length, withRelevant);
+    }
+
+    /// <summary>Labels as managed longs (the checks return an int64 tensor on the embeddings' device).</summary>
+    private static long[] LabelArray(Tensor labels)
+    {
+        using var owned = labels;
+        using var cpu = owned.cpu();
+        return cpu.data<long>().ToArray();
     }
 }

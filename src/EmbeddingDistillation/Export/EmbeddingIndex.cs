@@ -1,3 +1,4 @@
+using EmbeddingDistillation.Primitives;
 using EmbeddingDistillation.Data;
 using EmbeddingDistillation.Evaluation;
 using EmbeddingDistillation.Networks;
@@ -80,14 +81,14 @@ public sealed class EmbeddingIndex : IDisposable
     public static EmbeddingIndex Build(Tensor embeddings, IReadOnlyList<long>? ids = null, IReadOnlyList<string>? names = null,
         EmbeddingIndexOptions? options = null)
     {
-        EvaluationChecks.Embeddings(embeddings, nameof(embeddings));
+        TensorChecks.Embeddings(embeddings, nameof(embeddings), "EmbeddingIndex", 1, allowHalf: false, finite: true);
         options ??= EmbeddingIndexOptions.Default;
         var n = embeddings.shape[0];
         if (n > int.MaxValue)
-            throw new ArgumentException($"embeddings {EvaluationChecks.Shape(embeddings)} has more rows than an index supports ({int.MaxValue}).", nameof(embeddings));
+            throw new ArgumentException($"embeddings {TensorChecks.Shape(embeddings)} has more rows than an index supports ({int.MaxValue}).", nameof(embeddings));
         var idArray = ids?.ToArray() ?? Enumerable.Range(0, (int)n).Select(i => (long)i).ToArray();
         if (idArray.Length != n)
-            throw new ArgumentException($"ids has {idArray.Length} entries but embeddings has shape {EvaluationChecks.Shape(embeddings)}: one id per row is required.", nameof(ids));
+            throw new ArgumentException($"ids has {idArray.Length} entries but embeddings has shape {TensorChecks.Shape(embeddings)}: one id per row is required.", nameof(ids));
         var duplicate = EmbeddingIndexFile.FirstDuplicate(idArray);
         if (duplicate is not null)
             throw new ArgumentException($"ids must be unique; id {duplicate} occurs more than once.", nameof(ids));
@@ -96,7 +97,7 @@ public sealed class EmbeddingIndex : IDisposable
         {
             nameArray = names.ToArray();
             if (nameArray.Length != n)
-                throw new ArgumentException($"names has {nameArray.Length} entries but embeddings has shape {EvaluationChecks.Shape(embeddings)}: one name per row is required.", nameof(names));
+                throw new ArgumentException($"names has {nameArray.Length} entries but embeddings has shape {TensorChecks.Shape(embeddings)}: one name per row is required.", nameof(names));
             var nullAt = Array.IndexOf(nameArray, null);
             if (nullAt >= 0) throw new ArgumentException($"names[{nullAt}] is null.", nameof(names));
         }
@@ -136,7 +137,7 @@ public sealed class EmbeddingIndex : IDisposable
         if (queries.dim() == 1) queries = queries.unsqueeze(0);
         if (queries.dim() != 2 || queries.shape[1] != Dimension)
             throw new ArgumentException(
-                $"queries have shape {EvaluationChecks.Shape(queries)} but the index holds embeddings of shape {EvaluationChecks.Shape(Embeddings)}: each query must have D = {Dimension} values.",
+                $"queries have shape {TensorChecks.Shape(queries)} but the index holds embeddings of shape {TensorChecks.Shape(Embeddings)}: each query must have D = {Dimension} values.",
                 nameof(queries));
         var kept = Math.Min(k, Count);
         using var scope = NewDisposeScope();

@@ -48,12 +48,12 @@ public static class OnnxExporter
     /// <param name="path">The target file (its folder is created if needed).</param>
     /// <param name="options">Export options; null for the defaults.</param>
     /// <returns>What was written.</returns>
-    /// <exception cref="NotSupportedException">The backbone contains a layer the exporter cannot translate.</exception>
-    public static OnnxExportSummary Export(EmbeddingNetwork network, string path, OnnxExportOptions? options = null)
+    /// <exception cref="NotSupportedException">The network is not the library's <see cref="EmbeddingNetwork"/>, or its backbone contains a layer the exporter cannot translate.</exception>
+    public static OnnxExportSummary Export(IEmbeddingNetwork network, string path, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var (bytes, summary) = Build(network, options ?? new OnnxExportOptions());
+        var (bytes, summary) = Build(Exportable(network), options ?? new OnnxExportOptions());
         AtomicFile.Write(path, file => file.Write(bytes.Span));
         return summary;
     }
@@ -63,16 +63,22 @@ public static class OnnxExporter
     /// <param name="stream">A writable stream.</param>
     /// <param name="options">Export options; null for the defaults.</param>
     /// <returns>What was written.</returns>
-    /// <exception cref="NotSupportedException">The backbone contains a layer the exporter cannot translate.</exception>
-    public static OnnxExportSummary Export(EmbeddingNetwork network, Stream stream, OnnxExportOptions? options = null)
+    /// <exception cref="NotSupportedException">The network is not the library's <see cref="EmbeddingNetwork"/>, or its backbone contains a layer the exporter cannot translate.</exception>
+    public static OnnxExportSummary Export(IEmbeddingNetwork network, Stream stream, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(stream);
         if (!stream.CanWrite) throw new ArgumentException("The ONNX output stream is not writable.", nameof(stream));
-        var (bytes, summary) = Build(network, options ?? new OnnxExportOptions());
+        var (bytes, summary) = Build(Exportable(network), options ?? new OnnxExportOptions());
         stream.Write(bytes.Span);
         return summary;
     }
+
+    /// <summary>The exporter translates the library's module tree: a <see cref="Backbone"/> and the paper's head.</summary>
+    private static EmbeddingNetwork Exportable(IEmbeddingNetwork network) => network.Module as EmbeddingNetwork
+        ?? throw new NotSupportedException(
+            $"The ONNX exporter translates the library's EmbeddingNetwork (a backbone and the paper's head); '{network.Name}' is a {network.Module.GetType().Name}. " +
+            "Wrap your module with EmbeddingNetworks.FromModule to export it.");
 
     /// <summary>The ONNX IR version that goes with an opset (ONNX releases 1.6 to 1.16).</summary>
     /// <param name="opset">An opset from <see cref="MinOpset"/> to <see cref="MaxOpset"/>.</param>

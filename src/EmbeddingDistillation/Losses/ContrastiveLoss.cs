@@ -4,30 +4,50 @@ using static TorchSharp.torch;
 
 namespace EmbeddingDistillation.Losses;
 
+/// <summary>Options of <see cref="ContrastiveLoss"/>.</summary>
+public sealed record ContrastiveLossOptions
+{
+    /// <summary>Positive pairs closer than this cost nothing (&gt;= 0). Default 0.</summary>
+    public double PositiveMargin { get; init; }
+
+    /// <summary>Negative pairs farther than this cost nothing (&gt; <see cref="PositiveMargin"/>, finite). Default 1.</summary>
+    public double NegativeMargin { get; init; } = 1.0;
+
+    /// <summary>
+    /// True (default): the squared hinges of Hadsell, Chopra and LeCun (2006). False: the linear hinges of
+    /// pytorch-metric-learning's <c>ContrastiveLoss</c>, relu(d - m_pos) and relu(m_neg - d) (averaged here over all
+    /// ordered pairs, where that library averages over the pairs with a positive loss).
+    /// </summary>
+    public bool Squared { get; init; } = true;
+}
+
 /// <summary>
-/// Contrastive loss (Hadsell, Chopra, LeCun 2006, with a positive margin as in pytorch-metric-learning) on
-/// Euclidean distances: loss = 1 / (N(N-1)) * [ sum over positive pairs relu(d_ij - m_pos)^2
-/// + sum over negative pairs relu(m_neg - d_ij)^2 ], over ordered pairs i != j.
+/// The contrastive loss on Euclidean distances d_ij, over ordered pairs i != j: by default the squared form of Hadsell,
+/// Chopra and LeCun (2006), with a positive margin as in pytorch-metric-learning:
+/// loss = 1 / (N(N-1)) * [ sum over positive pairs relu(d_ij - m_pos)^2 + sum over negative pairs relu(m_neg - d_ij)^2 ];
+/// with <see cref="ContrastiveLossOptions.Squared"/> false, the hinges are not squared.
 /// </summary>
 /// <remarks>A batch of one embedding has no pair: the loss is 0, connected to the graph.</remarks>
 public sealed class ContrastiveLoss : MetricLossModule
 {
     /// <summary>Creates the loss.</summary>
-    /// <param name="positiveMargin">Positive pairs closer than this cost nothing. Default 0.</param>
-    /// <param name="negativeMargin">Negative pairs farther than this cost nothing. Default 1.</param>
-    public ContrastiveLoss(double positiveMargin = 0, double negativeMargin = 1) : base(nameof(ContrastiveLoss))
+    /// <param name="options">Options; null for the squared form with margins 0 and 1.</param>
+    public ContrastiveLoss(ContrastiveLossOptions? options = null) : base(nameof(ContrastiveLoss))
     {
-        if (!(positiveMargin >= 0) || !(negativeMargin > positiveMargin) || double.IsInfinity(negativeMargin))
-            throw new ArgumentOutOfRangeException(nameof(negativeMargin), $"ContrastiveLoss: need 0 <= positiveMargin < negativeMargin (finite); got {positiveMargin} and {negativeMargin}.");
-        PositiveMargin = positiveMargin;
-        NegativeMargin = negativeMargin;
+        var o = options ?? new ContrastiveLossOptions();
+        if (!(o.PositiveMargin >= 0) || !(o.NegativeMargin > o.PositiveMargin) || double.IsInfinity(o.NegativeMargin))
+            throw new ArgumentOutOfRangeException(nameof(options), $"ContrastiveLoss: need 0 <= PositiveMargin < NegativeMargin (finite); got {o.PositiveMargin} and {o.NegativeMargin}.");
+        Options = o;
     }
 
+    /// <summary>The options in use.</summary>
+    public ContrastiveLossOptions Options { get; }
+
     /// <summary>The positive margin.</summary>
-    public double PositiveMargin { get; }
+    public double PositiveMargin => Options.PositiveMargin;
 
     /// <summary>The negative margin.</summary>
-    public double NegativeMargin { get; }
+    public double NegativeMargin => Options.NegativeMargin;
 
     /// <inheritdoc />
     public override string Name => "contrastive";
@@ -42,14 +62,16 @@ public sealed class ContrastiveLoss : MetricLossModule
     {
         using var scope = NewDisposeScope();
         var y = LossInputs.Labelled(embeddings, labels, nameof(ContrastiveLoss));
-        if (FusedPairwise.Supports(embeddings) && !TorchPath)
+        if (Options.Squared && FusedPairwise.Supports(embeddings) && !TorchPath)
             return LossInputs.PropagateNonFinite(ContrastiveFused.Forward(embeddings, y, PositiveMargin, NegativeMargin), embeddings).MoveToOuterDisposeScope();
         var n = y.shape[0];
         var d = PairwiseDistances.Euclidean(embeddings);
         var same = y.unsqueeze(1).eq(y.unsqueeze(0));
         var positive = same.logical_and(LossInputs.OffDiagonal(n, d));
-        var pull = nn.functional.relu(d - PositiveMargin).pow(2) * positive;
-        var push = nn.functional.relu(NegativeMargin - d).pow(2) * same.logical_not();
+        var pullHinge = nn.functional.relu(d - PositiveMargin);
+        var pushHinge = nn.functional.relu(NegativeMargin - d);
+        var pull = (Options.Squared ? pullHinge.pow(2) : pullHinge) * positive;
+        var push = (Options.Squared ? pushHinge.pow(2) : pushHinge) * same.logical_not();
         var loss = (pull + push).sum() / Math.Max(1, n * (n - 1));
         return loss.MoveToOuterDisposeScope();
     }

@@ -11,11 +11,11 @@ public sealed record HintLossOptions
     /// <summary>Add a BatchNorm2d after the 1x1 regressor. Default false (FitNets).</summary>
     public bool BatchNorm { get; init; }
 
-    /// <summary>The student tap read by <see cref="HintLoss.Compute"/> (the "guided" layer). Default null: set it to use Compute.</summary>
-    public string? StudentTap { get; init; }
-
-    /// <summary>The teacher tap read by <see cref="HintLoss.Compute"/> (the "hint" layer). Default null: set it to use Compute.</summary>
-    public string? TeacherTap { get; init; }
+    /// <summary>
+    /// The student ("guided") and teacher ("hint") layers read by <see cref="FeatureMapDistillationLoss.Compute"/>.
+    /// Default null: set it to train with the loss; <c>forward</c> alone needs none.
+    /// </summary>
+    public TapPair? Taps { get; init; }
 }
 
 /// <summary>
@@ -23,7 +23,7 @@ public sealed record HintLossOptions
 /// student map to the teacher's channel count; loss = MSE (mean over all elements) against the teacher map.
 /// A student map of another spatial size is first resized bilinearly (align_corners false) to the teacher's size.
 /// </summary>
-public sealed class HintLoss : nn.Module<Tensor, Tensor, Tensor>, IDistillationLoss
+public sealed class HintLoss : FeatureMapDistillationLoss
 {
     private readonly Conv2d regressor;
     private readonly BatchNorm2d? norm;
@@ -33,7 +33,8 @@ public sealed class HintLoss : nn.Module<Tensor, Tensor, Tensor>, IDistillationL
     /// <param name="studentChannels">Channels of the student map.</param>
     /// <param name="teacherChannels">Channels of the teacher map.</param>
     /// <param name="options">Options; null for no BatchNorm and no taps.</param>
-    public HintLoss(int studentChannels, int teacherChannels, HintLossOptions? options = null) : base(nameof(HintLoss))
+    public HintLoss(int studentChannels, int teacherChannels, HintLossOptions? options = null)
+        : base(nameof(HintLoss), options?.Taps is { } taps ? [taps] : null)
     {
         if (studentChannels < 1) throw new ArgumentOutOfRangeException(nameof(studentChannels), studentChannels, "HintLoss: studentChannels must be >= 1.");
         if (teacherChannels < 1) throw new ArgumentOutOfRangeException(nameof(teacherChannels), teacherChannels, "HintLoss: teacherChannels must be >= 1.");
@@ -55,16 +56,7 @@ public sealed class HintLoss : nn.Module<Tensor, Tensor, Tensor>, IDistillationL
     public Conv2d Regressor => regressor;
 
     /// <inheritdoc />
-    public string Name => "hint";
-
-    /// <inheritdoc />
-    public IReadOnlyCollection<string> StudentTaps => _options.StudentTap is null ? Array.Empty<string>() : new[] { _options.StudentTap };
-
-    /// <inheritdoc />
-    public IReadOnlyCollection<string> TeacherTaps => _options.TeacherTap is null ? Array.Empty<string>() : new[] { _options.TeacherTap };
-
-    /// <inheritdoc />
-    public IEnumerable<Parameter> LearnableParameters() => parameters();
+    public override string Name => "hint";
 
     /// <summary>The loss for a student and a teacher map.</summary>
     /// <param name="studentMap">Student map [N, studentChannels, Hs, Ws].</param>
@@ -83,15 +75,5 @@ public sealed class HintLoss : nn.Module<Tensor, Tensor, Tensor>, IDistillationL
         if (norm is not null) r = norm.forward(r);
         var loss = nn.functional.mse_loss(r, teacherMap.detach());
         return loss.MoveToOuterDisposeScope();
-    }
-
-    /// <inheritdoc />
-    public Tensor Compute(EmbeddingOutput student, EmbeddingOutput teacher)
-    {
-        ArgumentNullException.ThrowIfNull(student);
-        ArgumentNullException.ThrowIfNull(teacher);
-        if (_options.StudentTap is null || _options.TeacherTap is null)
-            throw new InvalidOperationException("HintLoss: set HintLossOptions.StudentTap and TeacherTap to use Compute.");
-        return forward(student.Feature(_options.StudentTap), teacher.Feature(_options.TeacherTap));
     }
 }

@@ -1,3 +1,4 @@
+using EmbeddingDistillation.Primitives;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -9,11 +10,11 @@ namespace EmbeddingDistillation.Losses;
 /// </summary>
 internal static class LossInputs
 {
-    internal static string Shape(Tensor t) => "[" + string.Join(", ", t.shape) + "]";
+    internal static string Shape(Tensor t) => TensorChecks.Shape(t);
 
-    private static void CheckFloating(Tensor t, string name, string loss)
+    private static void Floating(Tensor t, string name, string loss)
     {
-        if (t.dtype != ScalarType.Float32 && t.dtype != ScalarType.Float64 && t.dtype != ScalarType.Float16 && t.dtype != ScalarType.BFloat16)
+        if (t.dtype is not (ScalarType.Float32 or ScalarType.Float64 or ScalarType.Float16 or ScalarType.BFloat16))
             throw new ArgumentException($"{loss}: '{name}' must be a floating-point tensor; got {t.dtype} with shape {Shape(t)}.", name);
     }
 
@@ -31,16 +32,8 @@ internal static class LossInputs
         return (loss + guard.squeeze()).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Checks one batch of embeddings [N, D] with N &gt; 0 and D &gt; 0.</summary>
-    internal static void Embeddings(Tensor t, string name, string loss)
-    {
-        ArgumentNullException.ThrowIfNull(t, name);
-        if (t.dim() != 2)
-            throw new ArgumentException($"{loss}: '{name}' must have shape [N, D]; got {Shape(t)}.", name);
-        if (t.shape[0] == 0 || t.shape[1] == 0)
-            throw new ArgumentException($"{loss}: '{name}' is empty (shape {Shape(t)}); a loss needs at least one embedding of positive dimension.", name);
-        CheckFloating(t, name, loss);
-    }
+    /// <summary>Checks one batch of embeddings [N, D] with N &gt; 0 and D &gt; 0 (NaN passes: a loss propagates it).</summary>
+    internal static void Embeddings(Tensor t, string name, string loss) => TensorChecks.Embeddings(t, name, loss);
 
     /// <summary>Checks student and teacher embeddings of the same batch: same N, dtype and device; same D unless allowed.</summary>
     internal static void EmbeddingPair(Tensor student, Tensor teacher, string loss, bool sameDimension = true)
@@ -74,8 +67,8 @@ internal static class LossInputs
             throw new ArgumentException($"{loss}: empty feature map (student {Shape(studentMap)}, teacher {Shape(teacherMap)}).", nameof(studentMap));
         if (studentMap.shape[0] != teacherMap.shape[0])
             throw new ArgumentException($"{loss}: student map {Shape(studentMap)} and teacher map {Shape(teacherMap)} differ in batch size.", nameof(teacherMap));
-        CheckFloating(studentMap, nameof(studentMap), loss);
-        CheckFloating(teacherMap, nameof(teacherMap), loss);
+        Floating(studentMap, nameof(studentMap), loss);
+        Floating(teacherMap, nameof(teacherMap), loss);
         SameKind(studentMap, teacherMap, loss);
     }
 
@@ -83,14 +76,7 @@ internal static class LossInputs
     internal static Tensor Labelled(Tensor embeddings, Tensor labels, string loss)
     {
         Embeddings(embeddings, nameof(embeddings), loss);
-        ArgumentNullException.ThrowIfNull(labels);
-        if (labels.dim() != 1 || labels.shape[0] != embeddings.shape[0])
-            throw new ArgumentException($"{loss}: 'labels' must have shape [{embeddings.shape[0]}] to match embeddings {Shape(embeddings)}; got {Shape(labels)}.", nameof(labels));
-        if (labels.dtype != ScalarType.Int64 && labels.dtype != ScalarType.Int32 && labels.dtype != ScalarType.Int16 && labels.dtype != ScalarType.Int8 && labels.dtype != ScalarType.Byte)
-            throw new ArgumentException($"{loss}: 'labels' must be an integer tensor; got {labels.dtype}.", nameof(labels));
-        if (!SameDevice(labels, embeddings))
-            throw new ArgumentException($"{loss}: 'labels' are on {labels.device} but embeddings on {embeddings.device}.", nameof(labels));
-        return labels.dtype == ScalarType.Int64 ? labels.alias() : labels.to_type(ScalarType.Int64);
+        return TensorChecks.Labels(labels, embeddings, loss);
     }
 
     private static void SameKind(Tensor a, Tensor b, string loss)
@@ -101,8 +87,7 @@ internal static class LossInputs
             throw new ArgumentException($"{loss}: student is on {a.device} but teacher on {b.device}.", "teacher");
     }
 
-    /// <summary>Device equality by type and index (TorchSharp's Device compares by reference).</summary>
-    internal static bool SameDevice(Tensor a, Tensor b) => a.device_type == b.device_type && a.device_index == b.device_index;
+    internal static bool SameDevice(Tensor a, Tensor b) => TensorChecks.SameDevice(a, b);
 
     /// <summary>A boolean [N, N] matrix that is true off the diagonal, on the device of <paramref name="like"/>.</summary>
     internal static Tensor OffDiagonal(long n, Tensor like) =>

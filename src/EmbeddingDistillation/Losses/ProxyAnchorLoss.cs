@@ -4,6 +4,22 @@ using static TorchSharp.torch;
 
 namespace EmbeddingDistillation.Losses;
 
+/// <summary>Options of <see cref="ProxyAnchorLoss"/>.</summary>
+public sealed record ProxyAnchorLossOptions
+{
+    /// <summary>Number of training classes: one proxy each; labels must lie in [0, ClassCount).</summary>
+    public required int ClassCount { get; init; }
+
+    /// <summary>Embedding dimension D of the proxies.</summary>
+    public required int EmbeddingDimension { get; init; }
+
+    /// <summary>Scale alpha (finite, &gt; 0). Default 32.</summary>
+    public double Alpha { get; init; } = 32;
+
+    /// <summary>Margin delta (finite). Default 0.1.</summary>
+    public double Delta { get; init; } = 0.1;
+}
+
 /// <summary>
 /// Proxy-Anchor loss (Kim, Kim, Cho, Kwak, CVPR 2020): one learnable proxy per class; with cos = cosine similarity of
 /// embeddings and proxies, loss = 1/|P+| sum_{p in P+} log(1 + sum_{x in X_p+} exp(-alpha (cos(x,p) - delta)))
@@ -15,18 +31,18 @@ public sealed class ProxyAnchorLoss : MetricLossModule
 {
     private readonly Parameter proxies;
 
-    /// <summary>Creates the loss with <paramref name="numClasses"/> proxies of dimension <paramref name="embeddingDim"/>.</summary>
-    /// <param name="numClasses">Number of training classes; labels must lie in [0, numClasses).</param>
-    /// <param name="embeddingDim">Embedding dimension D.</param>
-    /// <param name="alpha">Scale alpha. Default 32.</param>
-    /// <param name="delta">Margin delta. Default 0.1.</param>
-    public ProxyAnchorLoss(int numClasses, int embeddingDim, double alpha = 32, double delta = 0.1) : base(nameof(ProxyAnchorLoss))
+    /// <summary>Creates the loss with <see cref="ProxyAnchorLossOptions.ClassCount"/> proxies.</summary>
+    /// <param name="options">The options (class count and dimension are required).</param>
+    public ProxyAnchorLoss(ProxyAnchorLossOptions options) : base(nameof(ProxyAnchorLoss))
     {
-        if (numClasses < 1) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "ProxyAnchorLoss: numClasses must be >= 1.");
-        if (embeddingDim < 1) throw new ArgumentOutOfRangeException(nameof(embeddingDim), embeddingDim, "ProxyAnchorLoss: embeddingDim must be >= 1.");
-        if (!(alpha > 0) || !double.IsFinite(alpha)) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "ProxyAnchorLoss: alpha must be a finite number > 0.");
-        if (!double.IsFinite(delta)) throw new ArgumentOutOfRangeException(nameof(delta), delta, "ProxyAnchorLoss: delta must be finite.");
-        NumClasses = numClasses;
+        ArgumentNullException.ThrowIfNull(options);
+        int numClasses = options.ClassCount, embeddingDim = options.EmbeddingDimension;
+        double alpha = options.Alpha, delta = options.Delta;
+        if (numClasses < 1) throw new ArgumentOutOfRangeException(nameof(options), numClasses, "ProxyAnchorLoss: ClassCount must be >= 1.");
+        if (embeddingDim < 1) throw new ArgumentOutOfRangeException(nameof(options), embeddingDim, "ProxyAnchorLoss: EmbeddingDimension must be >= 1.");
+        if (!(alpha > 0) || !double.IsFinite(alpha)) throw new ArgumentOutOfRangeException(nameof(options), alpha, "ProxyAnchorLoss: Alpha must be a finite number > 0.");
+        if (!double.IsFinite(delta)) throw new ArgumentOutOfRangeException(nameof(options), delta, "ProxyAnchorLoss: Delta must be finite.");
+        ClassCount = numClasses;
         Alpha = alpha;
         Delta = delta;
         var init = torch.empty(numClasses, embeddingDim);
@@ -35,11 +51,11 @@ public sealed class ProxyAnchorLoss : MetricLossModule
         RegisterComponents();
     }
 
-    /// <summary>The proxies [numClasses, embeddingDim].</summary>
+    /// <summary>The proxies [ClassCount, EmbeddingDimension].</summary>
     public Parameter Proxies => proxies;
 
     /// <summary>The number of classes.</summary>
-    public int NumClasses { get; }
+    public int ClassCount { get; }
 
     /// <summary>The scale alpha.</summary>
     public double Alpha { get; }
@@ -63,15 +79,15 @@ public sealed class ProxyAnchorLoss : MetricLossModule
             throw new ArgumentException($"ProxyAnchorLoss: proxies are {proxies.dtype} on {proxies.device} but embeddings {embeddings.dtype} on {embeddings.device}; move the loss with .to().", nameof(embeddings));
         var lo = y.min().item<long>();
         var hi = y.max().item<long>();
-        if (lo < 0 || hi >= NumClasses)
-            throw new ArgumentException($"ProxyAnchorLoss: labels must lie in [0, {NumClasses}); got range [{lo}, {hi}].", nameof(labels));
+        if (lo < 0 || hi >= ClassCount)
+            throw new ArgumentException($"ProxyAnchorLoss: labels must lie in [0, {ClassCount}); got range [{lo}, {hi}].", nameof(labels));
         var cos = nn.functional.normalize(embeddings, p: 2, dim: 1).mm(nn.functional.normalize(proxies, p: 2, dim: 1).t());
-        var isPos = nn.functional.one_hot(y, NumClasses).to_type(ScalarType.Bool);
+        var isPos = nn.functional.one_hot(y, ClassCount).to_type(ScalarType.Bool);
         var posSum = (-Alpha * (cos - Delta)).masked_fill(isPos.logical_not(), double.NegativeInfinity).exp().sum(dim: 0);
         var negSum = (Alpha * (cos + Delta)).masked_fill(isPos, double.NegativeInfinity).exp().sum(dim: 0);
         long present;
         using (no_grad()) present = isPos.to_type(ScalarType.Int64).sum(dim: 0).gt(0).sum().item<long>();
-        var loss = posSum.log1p().sum() / present + negSum.log1p().sum() / NumClasses;
+        var loss = posSum.log1p().sum() / present + negSum.log1p().sum() / ClassCount;
         return loss.MoveToOuterDisposeScope();
     }
 }

@@ -21,6 +21,16 @@ public enum TripletMining
     BatchAll,
 }
 
+/// <summary>Options of <see cref="TripletLoss"/>.</summary>
+public sealed record TripletLossOptions
+{
+    /// <summary>The margin m in relu(d_ap - d_an + m), finite and &gt;= 0. Default 0 (the paper).</summary>
+    public double Margin { get; init; }
+
+    /// <summary>The triplet selection. Default <see cref="TripletMining.BatchHard"/> (the paper).</summary>
+    public TripletMining Mining { get; init; } = TripletMining.BatchHard;
+}
+
 /// <summary>
 /// The triplet loss on Euclidean distances d = sqrt(clamp(|x|^2 + |y|^2 - 2 x.y, 1e-12)), with batch-hard (paper),
 /// semi-hard or batch-all mining.
@@ -35,8 +45,18 @@ public sealed class TripletLoss : MetricLossModule
     /// <summary>Creates the loss.</summary>
     /// <param name="margin">The margin m in relu(d_ap - d_an + m); the paper uses 0. Must be &gt;= 0.</param>
     /// <param name="mining">The triplet selection; the paper uses batch-hard.</param>
-    public TripletLoss(double margin = 0, TripletMining mining = TripletMining.BatchHard) : base(nameof(TripletLoss))
+    public TripletLoss(double margin = 0, TripletMining mining = TripletMining.BatchHard)
+        : this(new TripletLossOptions { Margin = margin, Mining = mining })
     {
+    }
+
+    /// <summary>Creates the loss from its options.</summary>
+    /// <param name="options">The options.</param>
+    public TripletLoss(TripletLossOptions options) : base(nameof(TripletLoss))
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        double margin = options.Margin;
+        var mining = options.Mining;
         if (!(margin >= 0) || double.IsInfinity(margin))
             throw new ArgumentOutOfRangeException(nameof(margin), margin, "TripletLoss: the margin must be a finite number >= 0.");
         if (!Enum.IsDefined(mining))

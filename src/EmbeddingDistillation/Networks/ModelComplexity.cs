@@ -33,6 +33,12 @@ public static class ModelComplexity
     public static long CountMacs(nn.Module<Tensor, Tensor> module, int height, int width)
     {
         ArgumentNullException.ThrowIfNull(module);
+        return CountMacs(module, height, width, x => module.call(x));
+    }
+
+    /// <summary>Runs <paramref name="run"/> on one zero image with hooks on every Conv2d and Linear of <paramref name="module"/>.</summary>
+    private static long CountMacs(nn.Module module, int height, int width, Action<Tensor> run)
+    {
         if (height < 1 || width < 1) throw new ArgumentOutOfRangeException(nameof(height), $"The image size must be positive; got {height}x{width}.");
         long macs = 0;
         var removers = new List<Action>();
@@ -68,7 +74,7 @@ public static class ModelComplexity
             using var noGrad = no_grad();
             module.eval();
             var x = zeros(new long[] { 1, 3, height, width }, dtype: first?.dtype ?? ScalarType.Float32, device: first?.device);
-            module.call(x);
+            run(x);
         }
         finally
         {
@@ -79,10 +85,13 @@ public static class ModelComplexity
         return macs;
     }
 
-    /// <summary>Parameters and MACs of a network at an image size.</summary>
-    /// <param name="module">A module taking images.</param>
+    /// <summary>Parameters and MACs of a network at an image size (its <c>Embed</c> on one zero image).</summary>
+    /// <param name="network">The network.</param>
     /// <param name="height">Image height.</param>
     /// <param name="width">Image width.</param>
-    public static ComplexityReport Measure(nn.Module<Tensor, Tensor> module, int height, int width)
-        => new(CountParameters(module), CountMacs(module, height, width));
+    public static ComplexityReport Measure(IEmbeddingNetwork network, int height, int width)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        return new(CountParameters(network.Module), CountMacs(network.Module, height, width, x => network.Embed(x)));
+    }
 }

@@ -22,9 +22,16 @@ public static class NetworkCheckpoint
     /// Saves the module's state dict to <paramref name="path"/> atomically: writes a temporary file in the same
     /// folder and renames it over the target, so a crash never leaves a half-written checkpoint.
     /// </summary>
-    /// <param name="module">The module (e.g. an <see cref="EmbeddingNetwork"/>).</param>
+    /// <param name="network">The network.</param>
     /// <param name="path">The target file; its folder is created if needed.</param>
-    public static void Save(nn.Module module, string path)
+    public static void Save(IEmbeddingNetwork network, string path)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        SaveModule(network.Module, path);
+    }
+
+    /// <summary>Saves any module's state dict (the trainer's loss modules) in the same checked container.</summary>
+    internal static void SaveModule(nn.Module module, string path)
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(path);
@@ -36,12 +43,19 @@ public static class NetworkCheckpoint
         });
     }
 
-    /// <summary>Loads a state dict saved by <see cref="Save"/> into a module of the same architecture (strict).</summary>
-    /// <param name="module">The module to fill.</param>
+    /// <summary>Loads weights saved by <see cref="Save(IEmbeddingNetwork, string)"/> into a network of the same architecture (strict).</summary>
+    /// <param name="network">The network to fill.</param>
     /// <param name="path">The checkpoint file.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file is not a weights file, is damaged, or does not match the module.</exception>
-    public static void Load(nn.Module module, string path)
+    /// <exception cref="InvalidDataException">The file is not a weights file, is damaged, or does not match the network.</exception>
+    public static void Load(IEmbeddingNetwork network, string path)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        LoadModule(network.Module, path);
+    }
+
+    /// <summary>Loads into any module (the trainer's loss modules).</summary>
+    internal static void LoadModule(nn.Module module, string path)
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(path);

@@ -24,10 +24,13 @@ public static class PretrainedWeights
     /// <param name="network">The network.</param>
     /// <param name="path">The .pth/.pt or .safetensors file.</param>
     /// <param name="options">Options; null for strict loading that ignores classifier keys.</param>
-    public static WeightsLoadResult LoadBackbone(EmbeddingNetwork network, string path, WeightsLoadOptions? options = null)
+    /// <exception cref="NotSupportedException">The network is not the library's <see cref="EmbeddingNetwork"/> (no backbone to load into).</exception>
+    public static WeightsLoadResult LoadBackbone(IEmbeddingNetwork network, string path, WeightsLoadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(network);
-        return Load(network.Backbone, path, options);
+        var backbone = (network.Module as EmbeddingNetwork)?.Backbone
+            ?? throw new NotSupportedException($"'{network.Name}' is a {network.Module.GetType().Name}, not an EmbeddingNetwork: load its weights with PretrainedWeights.Load into the module that matches the file's keys.");
+        return Load(backbone, path, options);
     }
 
     /// <summary>Loads weights into any module whose state-dict keys match the file's.</summary>

@@ -56,7 +56,7 @@ internal sealed class TrainingRun : IDisposable
         _logger = options.LoggerFactory?.CreateLogger<Trainer>() ?? (ILogger)NullLogger.Instance;
         _device = options.Device is null ? Devices.Of(network.Module) : Devices.Pick(options.Device);
         network.Module.to(_device);
-        _lossModules = LossModules(objective);
+        _lossModules = objective.LossModules().ToList();
         foreach (var m in _lossModules) m.to(_device);
         _teacher = objective.Teacher;
         if (_teacher is not null)
@@ -84,7 +84,7 @@ internal sealed class TrainingRun : IDisposable
             Resumed = true;
             TrainerLog.Resumed(_logger, _lastPath, _state.Epoch, _state.GlobalStep);
         }
-        TrainerLog.Started(_logger, _name, options.Epochs, _totalSteps, _device.ToString(), Describe(objective));
+        TrainerLog.Started(_logger, _name, options.Epochs, _totalSteps, _device.ToString(), objective.ToString());
 
         bool useCache = _teacher is not null && options.TeacherView == TeacherView.Clean && options.CacheTeacherOutputs
             && objective.TeacherTaps.Count == 0;
@@ -148,7 +148,7 @@ internal sealed class TrainingRun : IDisposable
             bool restored = false;
             if (_bestPath is not null && File.Exists(_bestPath))
             {
-                NetworkCheckpoint.Load(_network.Module, _bestPath);
+                NetworkCheckpoint.LoadModule(_network.Module, _bestPath);
                 restored = true;
             }
             else if (_bestInMemory is not null)
@@ -196,7 +196,7 @@ internal sealed class TrainingRun : IDisposable
             var teacher = TeacherOutput(dataset, indices, seed, images, unlabelled ? _unlabelledCache : _cache);
             var labels = tensor(indices.Select(i => (long)dataset.Labels[i]).ToArray(), device: _device);
             // The weighted sum (metric term on the labelled rows only, then lambda_k * L_k) is the Losses layer's.
-            using var value = _objective.Combined.Compute(student, teacher, labels, unlabelled ? 0 : indices.Length);
+            using var value = _objective.Compute(student, teacher, labels, unlabelled ? 0 : indices.Length);
             _optimizer.ZeroGrad();
             if (value.Total.requires_grad) value.Total.backward();
             var gradientNorm = StepHealth.GradientNorm(_trainable, _device);
@@ -337,7 +337,7 @@ internal sealed class TrainingRun : IDisposable
             _state.BestMetric = value;
             _state.BestEpoch = _state.Epoch;
             _state.ValidationsWithoutImprovement = 0;
-            if (_bestPath is not null) NetworkCheckpoint.Save(_network.Module, _bestPath);
+            if (_bestPath is not null) NetworkCheckpoint.SaveModule(_network.Module, _bestPath);
             else if (_options.RestoreBestAtEnd) KeepBestInMemory();
         }
         else _state.ValidationsWithoutImprovement++;
@@ -389,30 +389,13 @@ internal sealed class TrainingRun : IDisposable
         }
         if (body.Count + head.Count == 0)
             throw new ArgumentException($"Network '{network.Name}' has no trainable parameters.", nameof(network));
-        var lossParams = objective.Combined.LearnableParameters().Distinct().ToList();
+        var lossParams = objective.LearnableParameters().ToList();
         return
         [
             new ParameterGroup("backbone", body, 1.0),
             new ParameterGroup("head", head, options.HeadLearningRateMultiplier),
             new ParameterGroup("loss", lossParams, options.LossParameterLearningRateMultiplier),
         ];
-    }
-
-    private static List<nn.Module> LossModules(TrainingObjective objective)
-    {
-        var modules = new List<nn.Module>();
-        if (objective.MetricLoss is nn.Module m) modules.Add(m);
-        foreach (var t in objective.DistillationTerms)
-            if (t.Loss is nn.Module d && !modules.Contains(d)) modules.Add(d);
-        return modules;
-    }
-
-    private static string Describe(TrainingObjective o)
-    {
-        var parts = new List<string>();
-        if (o.MetricLoss is not null) parts.Add(o.MetricWeight == 1 ? o.MetricLoss.Name : $"{o.MetricWeight:G3}*{o.MetricLoss.Name}");
-        parts.AddRange(o.DistillationTerms.Select(t => $"{t.Weight.ToString("G3", CultureInfo.InvariantCulture)}*{t.Loss.Name}"));
-        return string.Join(" + ", parts);
     }
 
     internal static string FormatTerms(IReadOnlyDictionary<string, double> terms)

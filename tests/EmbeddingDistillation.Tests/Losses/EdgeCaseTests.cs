@@ -109,7 +109,7 @@ public class EdgeCaseTests
         Assert.Contains("[2, 4, 3, 3]", e4.Message);
         var e5 = Assert.Throws<ArgumentException>(() => new AttentionTransferLoss().forward(torch.randn(2, 4, 3), torch.randn(2, 5, 3, 3)));
         Assert.Contains("[2, 4, 3]", e5.Message);
-        var e6 = Assert.Throws<ArgumentException>(() => new ProxyAnchorLoss(3, 4).forward(torch.randn(2, 4), torch.tensor(new long[] { 0, 3 })));
+        var e6 = Assert.Throws<ArgumentException>(() => new ProxyAnchorLoss(new ProxyAnchorLossOptions { ClassCount = 3, EmbeddingDimension = 4 }).forward(torch.randn(2, 4), torch.tensor(new long[] { 0, 3 })));
         Assert.Contains("[0, 3)", e6.Message);
         var e7 = Assert.Throws<ArgumentException>(() => new TripletLoss().forward(torch.randn(2, 4), torch.tensor(new float[] { 0, 1 })));
         Assert.Contains("integer", e7.Message);
@@ -123,7 +123,7 @@ public class EdgeCaseTests
         Assert.Contains("Float64", e.Message);
         Assert.Throws<ArgumentException>(() => new RkdAngleLoss().forward(torch.randn(4, 8), torch.randn(4, 8).to_type(ScalarType.Int32)));
         // A float64 proxy-anchor loss used with float32 embeddings: named, not a native error.
-        using var pa = new ProxyAnchorLoss(2, 4);
+        using var pa = new ProxyAnchorLoss(new ProxyAnchorLossOptions { ClassCount = 2, EmbeddingDimension = 4 });
         pa.to(ScalarType.Float64);
         Assert.Throws<ArgumentException>(() => pa.forward(torch.randn(2, 4), torch.tensor(new long[] { 0, 1 })));
     }

@@ -116,8 +116,8 @@ public class FusedPathTests
         var (x, y, _) = Batch(dtype, n, kind, 300 + n);
         foreach (var (mp, mn) in new[] { (0.0, 1.0), (0.3, 1.2) })
         {
-            var fused = new ContrastiveLoss(mp, mn);
-            var plain = new ContrastiveLoss(mp, mn) { TorchPath = true };
+            var fused = new ContrastiveLoss(new ContrastiveLossOptions { PositiveMargin = mp, NegativeMargin = mn });
+            var plain = new ContrastiveLoss(new ContrastiveLossOptions { PositiveMargin = mp, NegativeMargin = mn }) { TorchPath = true };
             Compare(s => fused.forward(s, y), s => plain.forward(s, y), x, Tolerance(dtype, kind));
         }
     }

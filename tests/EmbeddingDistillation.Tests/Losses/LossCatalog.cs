@@ -17,7 +17,7 @@ public static class LossCatalog
 
     public static readonly string[] Metric =
     {
-        "triplet-hard", "triplet-semihard", "triplet-all", "contrastive", "multi-similarity", "proxy-anchor",
+        "triplet-hard", "triplet-semihard", "triplet-all", "contrastive", "contrastive-linear", "multi-similarity", "proxy-anchor",
     };
 
     public static IEnumerable<object[]> DistillationNames() => Distillation.Select(n => new object[] { n });
@@ -27,32 +27,39 @@ public static class LossCatalog
     /// <summary>Dimension of the teacher for a distillation loss (relational losses get a different one on purpose).</summary>
     public static int TeacherDim(string name, int d) => name is "absolute" or "absolute-squared" ? d : d + 2;
 
+    /// <summary>Builds the test variant <paramref name="name"/> through the library's <see cref="EmbeddingDistillation.Losses.LossCatalog"/>.</summary>
     public static nn.Module<Tensor, Tensor, Tensor> Create(string name, int d, ScalarType dtype)
     {
-        nn.Module<Tensor, Tensor, Tensor> loss = name switch
+        var context = new LossContext { ClassCount = 4, EmbeddingDimension = d, StudentChannels = 3, TeacherChannels = 5 };
+        object loss = name switch
         {
-            "absolute" => new AbsoluteTeacherLoss(),
-            "absolute-squared" => new AbsoluteTeacherLoss(new AbsoluteTeacherLossOptions { Squared = true }),
-            "absolute-projection" => new AbsoluteTeacherLoss(new AbsoluteTeacherLossOptions { StudentDimension = d, TeacherDimension = d + 2 }),
-            "relative" => new RelativeTeacherLoss(),
-            "relative-rms" => new RelativeTeacherLoss(new RelativeTeacherLossOptions { Reduction = RelativeReduction.RootMeanSquare }),
-            "relative-squared-meanabs" => new RelativeTeacherLoss(new RelativeTeacherLossOptions { Distance = RelativeDistance.SquaredEuclidean, Reduction = RelativeReduction.MeanAbsolute }),
-            "relative-cosine-meansq" => new RelativeTeacherLoss(new RelativeTeacherLossOptions { Distance = RelativeDistance.Cosine, Reduction = RelativeReduction.MeanSquared }),
-            "rkd-distance" => new RkdDistanceLoss(),
-            "rkd-angle" => new RkdAngleLoss(),
-            "relaxed-contrastive" => new RelaxedContrastiveLoss(),
-            "attention" => new AttentionTransferLoss(),
-            "hint" => new HintLoss(3, 5),
-            "hint-bn" => new HintLoss(3, 5, new HintLossOptions { BatchNorm = true }),
-            "triplet-hard" => new TripletLoss(0.2),
-            "triplet-semihard" => new TripletLoss(0.5, TripletMining.SemiHard),
-            "triplet-all" => new TripletLoss(0.2, TripletMining.BatchAll),
-            "contrastive" => new ContrastiveLoss(0.1, 1.5),
-            "multi-similarity" => new MultiSimilarityLoss(new MultiSimilarityLossOptions { Lambda = 0.5 }),
-            "proxy-anchor" => new ProxyAnchorLoss(4, d),
+            "absolute" => Term("absolute"),
+            "absolute-squared" => Term("absolute", new AbsoluteTeacherLossOptions { Squared = true }),
+            "absolute-projection" => Term("absolute", new AbsoluteTeacherLossOptions { StudentDimension = d, TeacherDimension = d + 2 }),
+            "relative" => Term("relative"),
+            "relative-rms" => Term("relative", new RelativeTeacherLossOptions { Reduction = RelativeReduction.RootMeanSquare }),
+            "relative-squared-meanabs" => Term("relative", new RelativeTeacherLossOptions { Distance = RelativeDistance.SquaredEuclidean, Reduction = RelativeReduction.MeanAbsolute }),
+            "relative-cosine-meansq" => Term("relative", new RelativeTeacherLossOptions { Distance = RelativeDistance.Cosine, Reduction = RelativeReduction.MeanSquared }),
+            "rkd-distance" => Term("rkd-distance"),
+            "rkd-angle" => Term("rkd-angle"),
+            "relaxed-contrastive" => Term("relaxed-contrastive"),
+            "attention" => Term("attention"),
+            "hint" => Term("hint"),
+            "hint-bn" => Term("hint", new HintLossOptions { BatchNorm = true }),
+            "triplet-hard" => Metric("triplet", new TripletLossOptions { Margin = 0.2 }),
+            "triplet-semihard" => Metric("triplet", new TripletLossOptions { Margin = 0.5, Mining = TripletMining.SemiHard }),
+            "triplet-all" => Metric("triplet", new TripletLossOptions { Margin = 0.2, Mining = TripletMining.BatchAll }),
+            "contrastive" => Metric("contrastive", new ContrastiveLossOptions { PositiveMargin = 0.1, NegativeMargin = 1.5 }),
+            "contrastive-linear" => Metric("contrastive", new ContrastiveLossOptions { PositiveMargin = 0.1, NegativeMargin = 1.5, Squared = false }),
+            "multi-similarity" => Metric("multi-similarity", new MultiSimilarityLossOptions { Lambda = 0.5 }),
+            "proxy-anchor" => Metric("proxy-anchor"),
             _ => throw new ArgumentException(name),
         };
-        loss.to(dtype);
-        return loss;
+        var module = (nn.Module<Tensor, Tensor, Tensor>)loss;
+        module.to(dtype);
+        return module;
+
+        object Term(string n, object? options = null) => EmbeddingDistillation.Losses.LossCatalog.CreateDistillationTerm(n, context, options);
+        object Metric(string n, object? options = null) => EmbeddingDistillation.Losses.LossCatalog.CreateMetricLoss(n, context, options);
     }
 }

@@ -39,7 +39,7 @@ public static class LossFactory
             Delta = c.Option("delta", 1),
             NormaliseByRowMean = c.Option("row_mean", 1) != 0,
         }),
-        "contrastive" => new ContrastiveLoss(c.Option("pos_margin", 0), c.Option("neg_margin", 1)),
+        "contrastive" => new ContrastiveLoss(new ContrastiveLossOptions { PositiveMargin = c.Option("pos_margin", 0), NegativeMargin = c.Option("neg_margin", 1), Squared = c.Option("squared", 1) != 0 }),
         "multi_similarity" => new MultiSimilarityLoss(new MultiSimilarityLossOptions
         {
             Alpha = c.Option("alpha", 2),
@@ -66,7 +66,7 @@ public static class LossFactory
 
     private static ProxyAnchorLoss ProxyAnchor(ReferenceCase c)
     {
-        var loss = new ProxyAnchorLoss((int)c.Option("classes", 0), (int)c.Option("d", 0));
+        var loss = new ProxyAnchorLoss(new ProxyAnchorLossOptions { ClassCount = (int)c.Option("classes", 0), EmbeddingDimension = (int)c.Option("d", 0) });
         loss.to(ScalarType.Float64);
         using var _ = torch.no_grad();
         using var init = ReferenceFixture.ToTensor(c.Inputs.GetProperty("proxies"));

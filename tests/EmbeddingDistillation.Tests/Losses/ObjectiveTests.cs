@@ -1,5 +1,6 @@
 using EmbeddingDistillation.Losses;
 using EmbeddingDistillation.Networks;
+using EmbeddingDistillation.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -8,6 +9,9 @@ namespace EmbeddingDistillation.Tests.Losses;
 /// <summary>The weighted objective and the interface's Compute (embeddings and named taps).</summary>
 public class ObjectiveTests
 {
+    /// <summary>The objective computes from outputs: its teacher network is only a reference here.</summary>
+    private static readonly IEmbeddingNetwork AnyTeacher = new EmbeddingDistillation.Tests.Training.TinyNetwork(48, 8, 4, seed: 1);
+
     [Fact]
     public void TotalIsStudentLossPlusWeightedTermsAndTermsAreReported()
     {
@@ -18,7 +22,8 @@ public class ObjectiveTests
         var triplet = new TripletLoss(0.1);
         var relative = new RelativeTeacherLoss();
         var rkd = new RkdDistanceLoss();
-        var objective = new DistillationObjective(triplet, new WeightedTerm(relative, 0.3), new WeightedTerm(rkd, 2.0), new WeightedTerm(new RkdDistanceLoss(), 1.0));
+        var objective = TrainingObjective.Distillation(triplet, AnyTeacher,
+            new WeightedDistillationTerm(relative, 0.3), new WeightedDistillationTerm(rkd, 2.0), new WeightedDistillationTerm(new RkdDistanceLoss(), 1.0));
         using var value = objective.Compute(new EmbeddingOutput(s), new EmbeddingOutput(t), y);
         var expected = triplet.forward(s, y).item<double>() + 0.3 * relative.forward(s, t).item<double>() + 3.0 * rkd.forward(s, t).item<double>();
         Assert.Equal(expected, value.Total.item<double>(), 10);
@@ -36,7 +41,7 @@ public class ObjectiveTests
         var t = torch.randn(6, 4, dtype: ScalarType.Float64);
         var y = torch.tensor(new long[] { 0, 0, -1, 1, 1, -1 });
         var triplet = new TripletLoss(0.5);
-        var objective = new DistillationObjective(triplet, new WeightedTerm(new AbsoluteTeacherLoss(), 1.0));
+        var objective = TrainingObjective.Distillation(triplet, AnyTeacher, new WeightedDistillationTerm(new AbsoluteTeacherLoss(), 1.0));
         using var value = objective.Compute(new EmbeddingOutput(s), new EmbeddingOutput(t), y);
         var idx = torch.tensor(new long[] { 0, 1, 3, 4 });
         Assert.Equal(triplet.forward(s.index_select(0, idx), y.index_select(0, idx)).item<double>(), value.Terms["triplet"], 12);
@@ -57,12 +62,12 @@ public class ObjectiveTests
         var student = new EmbeddingOutput(torch.randn(2, 4), new Dictionary<string, Tensor> { ["layer3"] = sMap, ["layer4"] = sMap2 });
         var teacher = new EmbeddingOutput(torch.randn(2, 4), new Dictionary<string, Tensor> { ["layer3"] = tMap, ["layer4"] = tMap2 });
 
-        var at = new AttentionTransferLoss(new AttentionTapPair("layer3", "layer3", 2.0), new AttentionTapPair("layer4", "layer4"));
+        var at = new AttentionTransferLoss(new TapPair("layer3", "layer3", 2.0), new TapPair("layer4", "layer4"));
         var expected = 2 * at.forward(sMap, tMap).item<float>() + at.forward(sMap2, tMap2).item<float>();
         Assert.Equal(expected, at.Compute(student, teacher).item<float>(), 5);
         Assert.Equal(new[] { "layer3", "layer4" }, at.StudentTaps.ToArray());
 
-        var hint = new HintLoss(3, 5, new HintLossOptions { StudentTap = "layer3", TeacherTap = "layer3" });
+        var hint = new HintLoss(3, 5, new HintLossOptions { Taps = new TapPair("layer3", "layer3") });
         Assert.Equal(hint.forward(sMap, tMap).item<float>(), hint.Compute(student, teacher).item<float>(), 6);
         Assert.Equal(2, hint.LearnableParameters().Count());
 
@@ -70,7 +75,7 @@ public class ObjectiveTests
         Assert.Equal(abs.forward(student.Embedding, teacher.Embedding).item<float>(), abs.Compute(student, teacher).item<float>(), 6);
         Assert.Empty(abs.LearnableParameters());
 
-        var missing = new HintLoss(3, 5, new HintLossOptions { StudentTap = "layer9", TeacherTap = "layer3" });
+        var missing = new HintLoss(3, 5, new HintLossOptions { Taps = new TapPair("layer9", "layer3") });
         var e = Assert.Throws<KeyNotFoundException>(() => missing.Compute(student, teacher));
         Assert.Contains("layer9", e.Message);
         Assert.Throws<InvalidOperationException>(() => new AttentionTransferLoss().Compute(student, teacher));
@@ -120,5 +125,40 @@ public class RelativeRootMeanSquareTests
         Assert.Equal(frobenius.item<double>() / n, rms.item<double>(), 12);
         var direct = (EmbeddingDistillation.Primitives.PairwiseDistances.Euclidean(s) - EmbeddingDistillation.Primitives.PairwiseDistances.Euclidean(t)).pow(2).mean().sqrt();
         Assert.Equal(direct.item<double>(), rms.item<double>(), 10);
+    }
+}
+
+/// <summary>The public catalogue: every name builds its loss, options are type-checked, context values are required.</summary>
+public class CatalogueTests
+{
+    [Fact]
+    public void EveryNameBuildsTheLossItNames()
+    {
+        var context = new LossContext { ClassCount = 3, EmbeddingDimension = 8, StudentChannels = 4, TeacherChannels = 6, Taps = new TapPair("stage3", "layer3") };
+        foreach (var name in EmbeddingDistillation.Losses.LossCatalog.MetricLossNames)
+            Assert.Equal(name, EmbeddingDistillation.Losses.LossCatalog.CreateMetricLoss(name, context).Name);
+        foreach (var name in EmbeddingDistillation.Losses.LossCatalog.DistillationTermNames)
+            Assert.Equal(name, EmbeddingDistillation.Losses.LossCatalog.CreateDistillationTerm(name, context).Name);
+        Assert.True(EmbeddingDistillation.Losses.LossCatalog.IsMetricLoss("Multi_Similarity"));
+        Assert.False(EmbeddingDistillation.Losses.LossCatalog.IsMetricLoss("absolute"));
+        var hint = (HintLoss)EmbeddingDistillation.Losses.LossCatalog.CreateDistillationTerm("hint", context);
+        Assert.Equal((4, 6), (hint.StudentChannels, hint.TeacherChannels));
+        Assert.Equal(["stage3"], hint.StudentTaps);
+        var triplet = (TripletLoss)EmbeddingDistillation.Losses.LossCatalog.CreateMetricLoss("triplet", options: new TripletLossOptions { Margin = 0.3, Mining = TripletMining.SemiHard });
+        Assert.Equal((0.3, TripletMining.SemiHard), (triplet.Margin, triplet.Mining));
+    }
+
+    [Fact]
+    public void BadNamesOptionsAndMissingContextAreNamed()
+    {
+        var e1 = Assert.Throws<ArgumentException>(() => EmbeddingDistillation.Losses.LossCatalog.CreateMetricLoss("triplett"));
+        Assert.Contains("triplett", e1.Message);
+        Assert.Contains("multi-similarity", e1.Message);
+        var e2 = Assert.Throws<ArgumentException>(() => EmbeddingDistillation.Losses.LossCatalog.CreateMetricLoss("triplet", options: new ContrastiveLossOptions()));
+        Assert.Contains("TripletLossOptions", e2.Message);
+        var e3 = Assert.Throws<ArgumentException>(() => EmbeddingDistillation.Losses.LossCatalog.CreateMetricLoss("proxy-anchor"));
+        Assert.Contains("ClassCount", e3.Message);
+        var e4 = Assert.Throws<ArgumentException>(() => EmbeddingDistillation.Losses.LossCatalog.CreateDistillationTerm("rkd-angle", options: new RelativeTeacherLossOptions()));
+        Assert.Contains("no options", e4.Message);
     }
 }

@@ -73,8 +73,8 @@ public sealed class PaperRecipeTests(ITestOutputHelper output) : IDisposable
         Assert.Equal((ScratchRecipe.TeacherLearningRate, ScratchRecipe.StudentLearningRate), (r.TeacherLearningRate, r.StudentLearningRate));
         Assert.Equal((ScratchRecipe.TeacherEpochs, ScratchRecipe.StudentEpochs), (r.TeacherEpochs, r.StudentEpochs));
         Assert.Equal((ScratchRecipe.AbsoluteWeight, ScratchRecipe.RelativeWeight), (r.AbsoluteWeight, r.RelativeWeight));
-        Assert.Contains(r.TeacherLoss, PaperObjectives.MetricLosses);
-        Assert.Contains(r.StudentLoss, PaperObjectives.MetricLosses);
+        Assert.Contains(r.TeacherLoss, LossCatalog.MetricLossNames);
+        Assert.Contains(r.StudentLoss, LossCatalog.MetricLossNames);
     }
 
     [Fact]

@@ -176,18 +176,20 @@ def triplet_batch_all(x, y, m):
     return total / max(count, 1)
 
 
-def contrastive(x, y, pos_margin=0.0, neg_margin=1.0):
+def contrastive(x, y, pos_margin=0.0, neg_margin=1.0, squared=True):
+    """Hadsell et al.'s squared hinges (default), or pytorch-metric-learning's linear ones; mean over ordered pairs."""
     d = paper_dist(x)
     n = len(x)
+    p = 2 if squared else 1
     total = 0.0
     for i in range(n):
         for j in range(n):
             if i == j:
                 continue
             if y[i] == y[j]:
-                total = total + torch.relu(d[i, j] - pos_margin) ** 2
+                total = total + torch.relu(d[i, j] - pos_margin) ** p
             else:
-                total = total + torch.relu(neg_margin - d[i, j]) ** 2
+                total = total + torch.relu(neg_margin - d[i, j]) ** p
     return total / (n * (n - 1))
 
 
@@ -276,6 +278,8 @@ for n, d, normalised in CONFIGS:
     run("contrastive", dict(opt, pos_margin=0.0, neg_margin=1.0), lambda embeddings, labels: contrastive(embeddings, labels),
         {"embeddings": s, "labels": y}, ["embeddings"])
     run("contrastive", dict(opt, pos_margin=0.1, neg_margin=1.5), lambda embeddings, labels: contrastive(embeddings, labels, 0.1, 1.5),
+        {"embeddings": s, "labels": y}, ["embeddings"])
+    run("contrastive", dict(opt, pos_margin=0.1, neg_margin=1.5, squared=0), lambda embeddings, labels: contrastive(embeddings, labels, 0.1, 1.5, False),
         {"embeddings": s, "labels": y}, ["embeddings"])
     sn = F.normalize(s, dim=1)
     run("multi_similarity", dict(opt), lambda embeddings, labels: multi_similarity(embeddings, labels),
