@@ -74,7 +74,7 @@ public sealed class PaperPipeline
             _log.WriteLine("--resume implies --checkpoints: every run saves last.ckpt at each epoch end, so another interruption loses at most one epoch.");
 
         int size = ImageSize;
-        bool smallStem = _o.SmallStem ?? size <= 64;
+        bool smallStem = _plan.SmallStem;
         var recipe = _plan.Recipe;
         _log.WriteLine(_plan.Reason + ".");
         if (_plan.DefaultedSizes.Count > 0)

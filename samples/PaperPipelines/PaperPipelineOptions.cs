@@ -57,7 +57,7 @@ public sealed record PaperPipelineOptions
     /// <summary>ResNet base width (recipe: paper 64 = the standard ResNets, scratch 16; small values give tiny networks for smoke runs).</summary>
     public int? BaseWidth { get; init; }
 
-    /// <summary>Small-input stem (stride-1 stem, no max-pool). Null (default): on when the crop size is at most 64 px.</summary>
+    /// <summary>Small-input stems (stride-1 stem, no max-pool). Null (default): the recipe decides from the crop size (paper: at most 64 px, scratch: at most 32 px).</summary>
     public bool? SmallStem { get; init; }
 
     /// <summary>ImageNet weights of the teacher backbone (.pth/.safetensors), e.g. torchvision's <c>resnet101-63fe2227.pth</c>. Null: from scratch.</summary>

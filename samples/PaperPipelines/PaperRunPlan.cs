@@ -8,7 +8,8 @@ namespace EmbeddingDistillation.Samples.PaperPipelines;
 /// </summary>
 /// <remarks>
 /// Precedence, per value: <c>--image-size</c>, <c>--teacher</c>, <c>--student</c>, <c>--embedding-dim</c>,
-/// <c>--base-width</c> over the recipe's sizes; <c>--epochs</c> sets every student's epochs and, without
+/// <c>--base-width</c> over the recipe's sizes; <c>--small-stem on|off</c> over the recipe's stem rule (auto: small
+/// stems up to 64 px in the paper recipe, up to 32 px in the scratch recipe); <c>--epochs</c> sets every student's epochs and, without
 /// <c>--teacher-epochs</c>, the teacher's; <c>--lr</c> sets every run's rate and <c>--teacher-lr</c> the teacher's
 /// alone; <c>--lambda-absolute</c> and <c>--lambda-relative</c> replace the recipe's lambdas (the relative one in the
 /// recipe's form: the paper's Frobenius norm, or per pair in the scratch recipe); <c>--distilled-metric-weights</c>
@@ -30,6 +31,9 @@ public sealed record PaperRunPlan
     public required IReadOnlyList<string> WithoutImageNetWeights { get; init; }
 
     public required int ImageSize { get; init; }
+
+    /// <summary>Small-input stems on both networks: <c>--small-stem on|off</c>, or (auto) the crop size against the recipe's <see cref="TrainingRecipe.SmallStemMaxImageSize"/>.</summary>
+    public required bool SmallStem { get; init; }
     public required string Teacher { get; init; }
     public required IReadOnlyList<string> Students { get; init; }
     public required int EmbeddingDimension { get; init; }
@@ -88,7 +92,7 @@ public sealed record PaperRunPlan
         return new PaperRunPlan
         {
             Recipe = recipe, Reason = reason, DefaultedSizes = defaulted, WithoutImageNetWeights = MissingWeights(o, students),
-            ImageSize = size, Teacher = teacher, Students = students, EmbeddingDimension = dim, BaseWidth = baseWidth,
+            ImageSize = size, SmallStem = o.SmallStem ?? size <= recipe.SmallStemMaxImageSize, Teacher = teacher, Students = students, EmbeddingDimension = dim, BaseWidth = baseWidth,
             StudentEpochs = o.Epochs ?? recipe.StudentEpochs,
             TeacherEpochs = o.TeacherEpochs ?? o.Epochs ?? recipe.TeacherEpochs,
             StudentLearningRate = o.LearningRate ?? recipe.StudentLearningRate,

@@ -79,7 +79,7 @@ public sealed class PaperSettings : CommandSettings
     public int? BaseWidth { get; init; }
 
     [CommandOption("--small-stem <MODE>")]
-    [Description("Stride-1 stem for small crops: on, off or auto (default auto: on for crops <= 64 px)")]
+    [Description("Stride-1 stem for small crops: on, off or auto (default auto: on for crops <= 64 px with the paper recipe, <= 32 px with the scratch recipe)")]
     public string? SmallStem { get; init; }
 
     // Training

@@ -112,6 +112,12 @@ public sealed record TrainingRecipe
     /// <summary>Crop size when <c>--image-size</c> is not given.</summary>
     public required int ImageSize { get; init; }
 
+    /// <summary>
+    /// With <c>--small-stem auto</c>, the largest crop that gets the small-input stems (stride-1 stem, no max-pool) on
+    /// both networks; larger crops keep the standard stems.
+    /// </summary>
+    public required int SmallStemMaxImageSize { get; init; }
+
     /// <summary>The teacher network when <c>--teacher</c> is not given.</summary>
     public required string Teacher { get; init; }
 
@@ -128,7 +134,7 @@ public sealed record TrainingRecipe
     /// The authors' recipe for <paramref name="preset"/>'s dataset: batch-hard triplet with margin 0 for teacher and
     /// students, Adam (constant rate, CUB/Cars 1e-5, SOP 1e-6) with weight decay 2e-4, P x K = 4 x 8, the original
     /// script's epochs (training classes / 4 batches each), the paper's Frobenius relative loss and lambdas, the
-    /// teacher on the student's batch, 224 px, ResNet-101 teacher, MobileNetV1-0.25 and ResNet-18 students, 512-d.
+    /// teacher on the student's batch, 224 px (small-input stems for crops of 64 px or less), ResNet-101 teacher, MobileNetV1-0.25 and ResNet-18 students, 512-d.
     /// </summary>
     /// <param name="preset">The dataset's preset.</param>
     public static TrainingRecipe Paper(PaperPreset preset)
@@ -145,7 +151,7 @@ public sealed record TrainingRecipe
             EpochLength = EpochLength.TrainingClassesOverP, TeacherEpochs = preset.Epochs, StudentEpochs = preset.Epochs,
             AbsoluteWeight = preset.AbsoluteWeight, RelativeWeight = preset.RelativeWeight, RelativeReduction = RelativeReduction.Frobenius,
             RkdWeights = (1.0, 2.0),
-            ImageSize = preset.ImageSize, Teacher = preset.Teacher, BaseWidth = 64, Students = preset.Students, EmbeddingDimension = preset.EmbeddingDimension,
+            ImageSize = preset.ImageSize, SmallStemMaxImageSize = 64, Teacher = preset.Teacher, BaseWidth = 64, Students = preset.Students, EmbeddingDimension = preset.EmbeddingDimension,
         };
     }
 

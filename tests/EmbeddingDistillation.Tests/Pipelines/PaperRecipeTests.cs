@@ -34,6 +34,9 @@ public sealed class PaperRecipeTests(ITestOutputHelper output) : IDisposable
         Assert.StartsWith("recipe scratch (--recipe auto): no ImageNet weights for teacher, mobilenetv1-0.25;", plan.Reason, StringComparison.Ordinal);
         Assert.Contains("collapses from scratch", plan.Reason);
         Assert.Equal((64, "resnet18", 16, 128), (plan.ImageSize, plan.Teacher, plan.BaseWidth, plan.EmbeddingDimension));
+        Assert.False(plan.SmallStem);   // the scratch recipe's standard stems at 64 px
+        Assert.True(Plan("--image-size", "32").SmallStem);
+        Assert.True(Plan("--small-stem", "on").SmallStem);
         Assert.Equal(["mobilenetv1-0.25"], plan.Students);
         Assert.Equal(["64 px crops", "teacher resnet18", "ResNet base width 16", "student mobilenetv1-0.25", "128-d embeddings"], plan.DefaultedSizes);
 
@@ -50,6 +53,9 @@ public sealed class PaperRecipeTests(ITestOutputHelper output) : IDisposable
         Assert.Equal("paper", plan.Recipe.Name);
         Assert.Equal("recipe paper (--recipe auto): ImageNet weights are given for the teacher and every student", plan.Reason);
         Assert.Equal((224, "resnet101", 64, 512), (plan.ImageSize, plan.Teacher, plan.BaseWidth, plan.EmbeddingDimension));
+        Assert.False(plan.SmallStem);
+        Assert.True(Plan("--recipe", "paper", "--image-size", "64").SmallStem);   // the paper recipe's rule: small stems up to 64 px
+        Assert.False(Plan("--recipe", "paper", "--image-size", "64", "--small-stem", "off").SmallStem);
         Assert.Equal(["mobilenetv1-0.25", "resnet18"], plan.Students);
         Assert.Equal((1e-5, 1e-5, 2000, 2000), (plan.TeacherLearningRate, plan.StudentLearningRate, plan.TeacherEpochs, plan.StudentEpochs));
         Assert.Equal(("triplet", "triplet", OptimizerKind.Adam, RelativeReduction.Frobenius), (plan.Recipe.TeacherLoss, plan.Recipe.StudentLoss, plan.Recipe.Optimizer, plan.Recipe.RelativeReduction));
