@@ -4,7 +4,7 @@
 # Additions come from RS0016 (not declared), removals from RS0017 (declared but gone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for project in src/EmbeddingDistillation src/EmbeddingDistillation.Vision; do
+for project in ${ED_API_PROJECTS:-src/EmbeddingDistillation src/EmbeddingDistillation.Vision src/EmbeddingDistillation.Onnx}; do
   file="$project/PublicAPI.Unshipped.txt"
   log="$(mktemp)"
   dotnet build "$project" -c Release --no-incremental -p:TreatWarningsAsErrors=false > "$log" 2>&1 || true

@@ -19,6 +19,9 @@ namespace EmbeddingDistillation.Samples.IndexDemo;
 /// </summary>
 internal sealed class IndexDemoCommand : Command<IndexDemoSettings>
 {
+    // The sample programs against the interface: a user can pass any ITrainer (a wrapper that logs, a distributed one).
+    private static readonly ITrainer _trainer = new Trainer();
+
     public static readonly SampleAppInfo Info = new("IndexDemo",
         "Build an exact embedding index of the synthetic test classes, query it, draw the results; or time search " +
         "with --bench. Never overwrites an existing PNG or index file without --force. Exit codes: 0 success, " +
@@ -70,14 +73,14 @@ internal sealed class IndexDemoCommand : Command<IndexDemoSettings>
         // Queries: test images of distinct classes, chosen by the seed; the grid marks each result green or red.
         sw.Restart();
         var (correct, total) = RetrievalGrid.Write(a.Out, network, index, test, data, a.Queries, a.K, a.Seed,
-            label => data.Classes[label].ToString());
+            data.DescribeClass);
         Console.WriteLine($"searched and drew {a.Queries} queries in {sw.Elapsed.TotalMilliseconds:F0} ms: {correct} of {total} results of the query's class");
         Console.WriteLine($"wrote {Path.GetFullPath(a.Out)} ({clock.Elapsed.TotalSeconds:F1} s in total)");
         return ExitCodes.Success;
     }
 
     /// <summary>The network to index: loaded from --weights, or trained here for --steps steps.</summary>
-    private static EmbeddingNetwork Network(IndexDemoSettings a, ClassSplit split, DatasetView train, CancellationToken cancellationToken)
+    private static IEmbeddingNetwork Network(IndexDemoSettings a, ClassSplit split, DatasetView train, CancellationToken cancellationToken)
     {
         // A checkpoint may have been trained at 224 px with the normal stem; training here uses 32 px images.
         var networkOptions = new EmbeddingNetworkOptions { SmallInputStem = a.SmallStem || a.Weights is null };
@@ -90,7 +93,7 @@ internal sealed class IndexDemoCommand : Command<IndexDemoSettings>
         }
         if (a.Steps == 0) return network;
         torch.manual_seed(a.Seed);
-        var result = ConsoleProgress.Run($"training {network.Name}", progress => new Trainer().Fit(
+        var result = ConsoleProgress.Run($"training {network.Name}", progress => _trainer.Fit(
             network,
             // Proxy-anchor learns from scratch in a few hundred steps where batch-hard triplet still collapses; its
             // proxies (one per training class, labels 0..49) learn 100x faster, as in Kim et al. 2020.

@@ -18,6 +18,9 @@ namespace EmbeddingDistillation.Samples.Quickstart;
 /// </summary>
 internal sealed class QuickstartRun
 {
+    // The sample programs against the interface: a user can pass any ITrainer (a wrapper that logs, a distributed one).
+    private static readonly ITrainer _trainer = new Trainer();
+
     /// <summary>Everything the quickstart writes into its report folder (what <c>--overwrite</c> deletes).</summary>
     public static readonly SampleOutputs Outputs = new(
         ["results.csv", "results.md", "training-curves.png", "recall-at-k.png", "index-grid.png", "student.onnx", "student-test.edidx"],
@@ -74,7 +77,7 @@ internal sealed class QuickstartRun
 
         // 2. Teacher: a ResNet trained with a metric loss that spreads the embedding.
         var teacher = setup.CreateTeacher();
-        teacher.to(device);
+        teacher.Module.to(device);
         if (o.TeacherWeights is not null)
         {
             NetworkCheckpoint.Load(teacher, o.TeacherWeights);
@@ -89,7 +92,7 @@ internal sealed class QuickstartRun
         foreach (var variant in (o.Baseline ? new[] { "baseline" } : []).Concat(o.Distill))
         {
             var student = setup.CreateStudent();
-            student.to(device);
+            student.Module.to(device);
             var objective = setup.StudentObjective(variant, teacher);
             string name = variant == "baseline" ? "student-baseline" : $"student-{variant}";
             var result = Train(setup, name, student, objective, o.StudentEpochs, o.StudentLearningRate, loggerFactory, cancellationToken);
@@ -116,7 +119,7 @@ internal sealed class QuickstartRun
     }
 
     /// <summary>Trains one run in its folder, or reloads it when an earlier session finished it.</summary>
-    private TrainingResult Train(QuickstartSetup setup, string name, EmbeddingNetwork network, TrainingObjective objective,
+    private TrainingResult Train(QuickstartSetup setup, string name, IEmbeddingNetwork network, TrainingObjective objective,
         int epochs, double learningRate, ILoggerFactory loggers, CancellationToken ct)
     {
         var folder = new RunFolder(Path.Combine(o.Report, "checkpoints", name));
@@ -129,7 +132,7 @@ internal sealed class QuickstartRun
         else
         {
             var options = setup.TrainingOptions(epochs, learningRate, folder.Path, loggers) with { Resume = o.Resume };
-            result = runner(name, progress => new Trainer().Fit(network, objective, setup.Data, options, progress, ct));
+            result = runner(name, progress => _trainer.Fit(network, objective, setup.Data, options, progress, ct));
             if (result.Cancelled)
                 throw new OperationCanceledException($"{name} stopped after step {result.Steps}; its checkpoint is in {folder.Path}.", ct);
             folder.MarkFinished(network, result, $"{name}: {epochs} epochs, lr {learningRate}");
@@ -140,7 +143,7 @@ internal sealed class QuickstartRun
         return result;
     }
 
-    private ModelResult Evaluate(string name, ModelRole role, EmbeddingNetwork network, IEmbeddingDataset test, CancellationToken ct)
+    private ModelResult Evaluate(string name, ModelRole role, IEmbeddingNetwork network, IEmbeddingDataset test, CancellationToken ct)
     {
         using var extracted = EmbeddingExtractor.Extract(network, test, cancellationToken: ct);
         var metrics = RetrievalMetrics.Evaluate(extracted.Embeddings, extracted.Labels, RecallPresets.Quickstart, cancellationToken: ct);
@@ -157,4 +160,4 @@ internal sealed class QuickstartRun
 }
 
 /// <summary>A trained student with its validation score (the deploy step picks the best by validation, never by test).</summary>
-internal sealed record TrainedStudent(string Name, ModelRole Role, EmbeddingNetwork Network, double? Validation);
+internal sealed record TrainedStudent(string Name, ModelRole Role, IEmbeddingNetwork Network, double? Validation);

@@ -74,7 +74,7 @@ internal sealed class QuickstartSetup
         return new QuickstartSetup(options, Dataset, Split, ClassMap, Train, Validation, Test, Data);
     }
 
-    public EmbeddingNetwork CreateTeacher()
+    public IEmbeddingNetwork CreateTeacher()
     {
         torch.manual_seed(Options.Seed);
         return EmbeddingNetworks.Create(Options.Teacher, Options.EmbeddingDim, new EmbeddingNetworkOptions
@@ -84,7 +84,7 @@ internal sealed class QuickstartSetup
     }
 
     /// <summary>Every student (baseline and distilled) starts from the same weights: same seed, same architecture.</summary>
-    public EmbeddingNetwork CreateStudent()
+    public IEmbeddingNetwork CreateStudent()
     {
         torch.manual_seed(Options.Seed + 1);
         return EmbeddingNetworks.Create(Options.Student, Options.EmbeddingDim, new EmbeddingNetworkOptions { SmallInputStem = Options.StudentSmallStem });

@@ -94,7 +94,7 @@ public static class ImageDecoder
     /// <summary>Maps the stored pixels to their displayed orientation (EXIF orientation tag values 1-8).</summary>
     /// <param name="stored">The image as stored in the file.</param>
     /// <param name="origin">Where the stored first row/column appear when displayed.</param>
-    public static RgbImage Orient(RgbImage stored, SKEncodedOrigin origin)
+    internal static RgbImage Orient(RgbImage stored, SKEncodedOrigin origin)
     {
         if (origin is SKEncodedOrigin.TopLeft or 0) return stored;
         int w = stored.Width, h = stored.Height;

@@ -11,7 +11,7 @@ namespace EmbeddingDistillation.Vision;
 /// <param name="CropWidth">Crop width in the resized image.</param>
 /// <param name="CropHeight">Crop height in the resized image.</param>
 /// <param name="Flip">Whether to flip horizontally.</param>
-public readonly record struct GeometricParams(int ResizedWidth, int ResizedHeight, int CropLeft, int CropTop, int CropWidth, int CropHeight, bool Flip);
+internal readonly record struct GeometricParams(int ResizedWidth, int ResizedHeight, int CropLeft, int CropTop, int CropWidth, int CropHeight, bool Flip);
 
 /// <summary>
 /// torchvision-equivalent transforms (Resize, RandomResizedCrop, CenterCrop, RandomHorizontalFlip, ToTensor,
@@ -49,7 +49,7 @@ public sealed class ImageTransform
     /// <param name="width">Input width.</param>
     /// <param name="height">Input height.</param>
     /// <param name="size">Requested shorter side.</param>
-    public static (int Width, int Height) ShorterSideSize(int width, int height, int size)
+    internal static (int Width, int Height) ShorterSideSize(int width, int height, int size)
     {
         if (width <= height) return (size, (int)((long)size * height / width));
         return ((int)((long)size * width / height), size);
@@ -66,7 +66,7 @@ public sealed class ImageTransform
     /// <param name="scale">Area fraction range.</param>
     /// <param name="ratio">Aspect-ratio range.</param>
     /// <param name="random">The sample's random source.</param>
-    public static (int Left, int Top, int Width, int Height) RandomResizedCropParams(int width, int height, (double Min, double Max) scale, (double Min, double Max) ratio, Random random)
+    internal static (int Left, int Top, int Width, int Height) RandomResizedCropParams(int width, int height, (double Min, double Max) scale, (double Min, double Max) ratio, Random random)
     {
         double area = (double)width * height;
         double logMin = Math.Log(ratio.Min), logMax = Math.Log(ratio.Max);
@@ -99,7 +99,7 @@ public sealed class ImageTransform
     /// <param name="height">Input height.</param>
     /// <param name="augment">True for the training pipeline.</param>
     /// <param name="random">The sample's random source (unused when not augmenting).</param>
-    public GeometricParams Draw(int width, int height, bool augment, Random random)
+    internal GeometricParams Draw(int width, int height, bool augment, Random random)
     {
         var (rw, rh) = ShorterSideSize(width, height, _options.EffectiveResizeSize);
         int size = _options.ImageSize;
@@ -123,7 +123,7 @@ public sealed class ImageTransform
     /// The cross-quality degradation of the network input, applied after the crop and resize (null: none), so that
     /// the loss of resolution is the same whatever the source file's size.
     /// </param>
-    public void Apply(RgbImage image, GeometricParams geometry, Span<float> destination, LowQualityOptions? degrade = null)
+    internal void Apply(RgbImage image, GeometricParams geometry, Span<float> destination, LowQualityOptions? degrade = null)
     {
         if (destination.Length < SampleLength)
             throw new ArgumentException($"Destination holds {destination.Length} floats, one image needs {SampleLength}.", nameof(destination));
@@ -164,7 +164,7 @@ public sealed class ImageTransform
     /// </summary>
     /// <param name="image">The clean image.</param>
     /// <param name="options">Degradation options.</param>
-    public static RgbImage Degrade(RgbImage image, LowQualityOptions options)
+    internal static RgbImage Degrade(RgbImage image, LowQualityOptions options)
     {
         options.Validate();
         var result = image;
@@ -183,7 +183,7 @@ public sealed class ImageTransform
     /// <param name="batchSeed">The batch seed.</param>
     /// <param name="position">The sample's position in the batch.</param>
     /// <param name="index">The sample's dataset index.</param>
-    public static Random SampleRandom(int batchSeed, int position, int index)
+    internal static Random SampleRandom(int batchSeed, int position, int index)
     {
         ulong z = Mix((ulong)(uint)batchSeed);
         z = Mix(z ^ (uint)position);

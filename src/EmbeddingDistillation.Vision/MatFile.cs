@@ -7,7 +7,7 @@ namespace EmbeddingDistillation.Vision;
 /// <summary>A variable or nested value of a MATLAB v5 MAT-file.</summary>
 /// <param name="Name">The variable name (empty for nested values).</param>
 /// <param name="Dimensions">MATLAB dimensions (at least two).</param>
-public abstract record MatArray(string Name, IReadOnlyList<int> Dimensions)
+internal abstract record MatArray(string Name, IReadOnlyList<int> Dimensions)
 {
     /// <summary>The number of elements (product of the dimensions).</summary>
     public int Count => Dimensions.Aggregate(1, (a, d) => a * d);
@@ -17,26 +17,26 @@ public abstract record MatArray(string Name, IReadOnlyList<int> Dimensions)
 /// <param name="Name">The variable name.</param>
 /// <param name="Dimensions">MATLAB dimensions.</param>
 /// <param name="Values">The elements in column-major order.</param>
-public sealed record MatNumeric(string Name, IReadOnlyList<int> Dimensions, double[] Values) : MatArray(Name, Dimensions);
+internal sealed record MatNumeric(string Name, IReadOnlyList<int> Dimensions, double[] Values) : MatArray(Name, Dimensions);
 
 /// <summary>A char array; <see cref="Text"/> is the string of a row or column vector (rows are joined by newlines otherwise).</summary>
 /// <param name="Name">The variable name.</param>
 /// <param name="Dimensions">MATLAB dimensions.</param>
 /// <param name="Text">The characters.</param>
-public sealed record MatChar(string Name, IReadOnlyList<int> Dimensions, string Text) : MatArray(Name, Dimensions);
+internal sealed record MatChar(string Name, IReadOnlyList<int> Dimensions, string Text) : MatArray(Name, Dimensions);
 
 /// <summary>A cell array, column-major.</summary>
 /// <param name="Name">The variable name.</param>
 /// <param name="Dimensions">MATLAB dimensions.</param>
 /// <param name="Cells">The cells in column-major order.</param>
-public sealed record MatCell(string Name, IReadOnlyList<int> Dimensions, MatArray[] Cells) : MatArray(Name, Dimensions);
+internal sealed record MatCell(string Name, IReadOnlyList<int> Dimensions, MatArray[] Cells) : MatArray(Name, Dimensions);
 
 /// <summary>A struct array (or object): field names and, for each element (column-major), one value per field.</summary>
 /// <param name="Name">The variable name.</param>
 /// <param name="Dimensions">MATLAB dimensions.</param>
 /// <param name="FieldNames">The field names.</param>
 /// <param name="Elements">Element i holds the values of the fields in <paramref name="FieldNames"/> order.</param>
-public sealed record MatStruct(string Name, IReadOnlyList<int> Dimensions, IReadOnlyList<string> FieldNames, MatArray[][] Elements) : MatArray(Name, Dimensions)
+internal sealed record MatStruct(string Name, IReadOnlyList<int> Dimensions, IReadOnlyList<string> FieldNames, MatArray[][] Elements) : MatArray(Name, Dimensions)
 {
     /// <summary>The value of field <paramref name="field"/> of element <paramref name="element"/>; null when the struct has no such field.</summary>
     /// <param name="element">Element index (column-major).</param>
@@ -52,7 +52,7 @@ public sealed record MatStruct(string Name, IReadOnlyList<int> Dimensions, IRead
 /// <param name="Name">The variable name.</param>
 /// <param name="Dimensions">MATLAB dimensions.</param>
 /// <param name="ClassId">The MATLAB array class number.</param>
-public sealed record MatUnsupported(string Name, IReadOnlyList<int> Dimensions, int ClassId) : MatArray(Name, Dimensions);
+internal sealed record MatUnsupported(string Name, IReadOnlyList<int> Dimensions, int ClassId) : MatArray(Name, Dimensions);
 
 /// <summary>
 /// A small reader of MATLAB Level 5 MAT-files (the format of Cars-196's <c>cars_annos.mat</c>): miCOMPRESSED
@@ -60,7 +60,7 @@ public sealed record MatUnsupported(string Name, IReadOnlyList<int> Dimensions, 
 /// little- and big-endian files. Every read is bounds-checked: a truncated or corrupt file raises
 /// <see cref="ImageDataException"/> naming the file and byte offset. MAT v7.3 (HDF5) files are not supported.
 /// </summary>
-public static class MatFile
+internal static class MatFile
 {
     // Data types (miXXX) and array classes (mxXXX) of the MAT-file format specification.
     private const int MiInt8 = 1, MiUInt8 = 2, MiInt16 = 3, MiUInt16 = 4, MiInt32 = 5, MiUInt32 = 6, MiSingle = 7,

@@ -8,7 +8,7 @@ namespace EmbeddingDistillation.Vision;
 /// PIL's weights are 22-bit fixed point and ours float, so results can differ from PIL's by one level in rare
 /// pixels.
 /// </summary>
-public static class Resampler
+internal static class Resampler
 {
     /// <summary>Resizes the whole of <paramref name="source"/> to <paramref name="width"/> x <paramref name="height"/>.</summary>
     /// <param name="source">The image.</param>

@@ -79,8 +79,8 @@ public static class SyntheticCub
 
     private static void WriteFolder(string folder, SyntheticFineGrainedDataset dataset, int jpegQuality)
     {
-        int classCount = dataset.Classes.Count, perClass = dataset.GeneratorOptions.ImagesPerClass;
-        var names = dataset.Classes.Select(c => $"{ClassId(c.Label, classCount):D3}.{FileSafe(c.ToString())}").ToArray();
+        int classCount = dataset.GeneratorOptions.ClassCount, perClass = dataset.GeneratorOptions.ImagesPerClass;
+        var names = Enumerable.Range(0, classCount).Select(l => $"{ClassId(l, classCount):D3}.{FileSafe(dataset.DescribeClass(l))}").ToArray();
         foreach (var name in names) Directory.CreateDirectory(Path.Combine(folder, "images", name));
 
         Parallel.For(0, dataset.Count, i =>
@@ -99,7 +99,7 @@ public static class SyntheticCub
             labels.Append(CultureInfo.InvariantCulture, $"{id} {ClassId(label, classCount)}\n");
             split.Append(CultureInfo.InvariantCulture, $"{id} {(image % 2 == 0 ? 1 : 0)}\n");
         }
-        var classes = string.Concat(dataset.Classes.Select(c => $"{ClassId(c.Label, classCount).ToString(CultureInfo.InvariantCulture)} {names[c.Label]}\n"));
+        var classes = string.Concat(Enumerable.Range(0, classCount).Select(l => $"{ClassId(l, classCount).ToString(CultureInfo.InvariantCulture)} {names[l]}\n"));
         File.WriteAllText(Path.Combine(folder, "images.txt"), images.ToString());
         File.WriteAllText(Path.Combine(folder, "image_class_labels.txt"), labels.ToString());
         File.WriteAllText(Path.Combine(folder, "classes.txt"), classes);

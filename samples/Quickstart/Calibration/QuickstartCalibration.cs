@@ -19,6 +19,9 @@ namespace EmbeddingDistillation.Samples.Quickstart.Calibration;
 /// </summary>
 internal sealed class QuickstartCalibration
 {
+    // The sample programs against the interface: a user can pass any ITrainer (a wrapper that logs, a distributed one).
+    private static readonly ITrainer _trainer = new Trainer();
+
     public static readonly SampleOutputs Outputs = new(["calibration.md", "calibration-grid.csv", "chosen.json"], ["runs"]);
 
     private readonly QuickstartOptions o;
@@ -46,9 +49,7 @@ internal sealed class QuickstartCalibration
 
         var chosen = o;
         chosen = Stage(Teachers(), chosen, ct);
-        chosen = Stage(TeacherEpochs(chosen.TeacherEpochs), chosen, ct);
         chosen = Stage(Students(), chosen, ct);
-        chosen = Stage(StudentEpochs(chosen.StudentEpochs), chosen, ct);
         chosen = Stage(Absolute(), chosen, ct);
         chosen = Stage(Relative(), chosen, ct);
         chosen = Stage(Rkd(), chosen, ct);
@@ -93,7 +94,7 @@ internal sealed class QuickstartCalibration
     }
 
     /// <summary>The chosen teacher of this seed, as trained by its teacher cell.</summary>
-    private EmbeddingNetwork Teacher(QuickstartSetup s, QuickstartOptions options, CancellationToken ct)
+    private IEmbeddingNetwork Teacher(QuickstartSetup s, QuickstartOptions options, CancellationToken ct)
     {
         var teacher = s.CreateTeacher();
         var folder = RunFolderOf(TeacherKey(options), options.Seed);
@@ -103,12 +104,12 @@ internal sealed class QuickstartCalibration
         return teacher;
     }
 
-    private TrainingResult Train(QuickstartSetup s, string name, EmbeddingNetwork network, TrainingObjective objective, int epochs, double lr, CancellationToken ct)
+    private TrainingResult Train(QuickstartSetup s, string name, IEmbeddingNetwork network, TrainingObjective objective, int epochs, double lr, CancellationToken ct)
     {
         var folder = RunFolderOf(name, s.Options.Seed);
         if (folder.IsFinished) return folder.LoadFinished(network);
         var options = s.TrainingOptions(epochs, lr, folder.Path, null);
-        var result = runner($"seed {s.Options.Seed} {name}", progress => new Trainer().Fit(network, objective, s.Data, options, progress, ct));
+        var result = runner($"seed {s.Options.Seed} {name}", progress => _trainer.Fit(network, objective, s.Data, options, progress, ct));
         if (result.Cancelled) throw new OperationCanceledException($"{name} stopped after step {result.Steps}; its checkpoint is in {folder.Path}.", ct);
         folder.MarkFinished(network, result, $"calibration run {name} on seed {s.Options.Seed}");
         return result;

@@ -6,7 +6,7 @@ namespace EmbeddingDistillation.Data;
 /// A grid of dataset images written as a binary PPM (P6) file, a format that needs no image library and that
 /// every image viewer and converter reads: a quick way to look at what a dataset contains.
 /// </summary>
-public static class ContactSheet
+internal static class ContactSheet
 {
     /// <summary>Encodes the images <paramref name="indices"/> of <paramref name="dataset"/> as a PPM grid.</summary>
     /// <param name="dataset">The dataset (its raw 8-bit pixels are used, no normalisation or augmentation).</param>

@@ -1,7 +1,7 @@
 namespace EmbeddingDistillation.Data;
 
 /// <summary>The object shape of a synthetic class.</summary>
-public enum SyntheticShape
+internal enum SyntheticShape
 {
     /// <summary>A filled disc.</summary>
     Circle,
@@ -22,7 +22,7 @@ public enum SyntheticShape
 }
 
 /// <summary>How the secondary colour of a class is laid over its primary colour (the texture attribute).</summary>
-public enum SyntheticPattern
+internal enum SyntheticPattern
 {
     /// <summary>Primary fill with a secondary outline.</summary>
     Plain,
@@ -44,14 +44,14 @@ public enum SyntheticPattern
 /// <param name="SecondaryName">Name of the pattern colour.</param>
 /// <param name="Primary">Fill colour, RGB in [0, 1].</param>
 /// <param name="Secondary">Pattern colour, RGB in [0, 1].</param>
-public sealed record SyntheticColourScheme(int Index, string PrimaryName, string SecondaryName, float[] Primary, float[] Secondary);
+internal sealed record SyntheticColourScheme(int Index, string PrimaryName, string SecondaryName, float[] Primary, float[] Secondary);
 
 /// <summary>The attribute combination that defines one synthetic class.</summary>
 /// <param name="Label">The class label (0..C-1).</param>
 /// <param name="Shape">The object shape.</param>
 /// <param name="Colours">The colour pair.</param>
 /// <param name="Pattern">The texture laying the secondary colour over the primary.</param>
-public sealed record SyntheticClass(int Label, SyntheticShape Shape, SyntheticColourScheme Colours, SyntheticPattern Pattern)
+internal sealed record SyntheticClass(int Label, SyntheticShape Shape, SyntheticColourScheme Colours, SyntheticPattern Pattern)
 {
     /// <summary>A readable description, e.g. "Star red/white Dots".</summary>
     public override string ToString() => $"{Shape} {Colours.PrimaryName}/{Colours.SecondaryName} {Pattern}";
@@ -61,7 +61,7 @@ public sealed record SyntheticClass(int Label, SyntheticShape Shape, SyntheticCo
 /// The fixed colour vocabulary: eight (fill, pattern) pairs over eight colours, each colour used once as a fill and
 /// once as a pattern colour, and no pair used in both orders, so colour alone narrows a class down to ~1/8.
 /// </summary>
-public static class SyntheticColourSchemes
+internal static class SyntheticColourSchemes
 {
     private static readonly (string Name, float[] Rgb)[] Palette =
     [

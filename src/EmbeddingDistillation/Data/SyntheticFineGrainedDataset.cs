@@ -29,7 +29,13 @@ public sealed class SyntheticFineGrainedDataset : InMemoryImageDataset
     public SyntheticDatasetOptions GeneratorOptions { get; }
 
     /// <summary>The attribute combination of each class, indexed by label.</summary>
-    public IReadOnlyList<SyntheticClass> Classes { get; }
+    internal IReadOnlyList<SyntheticClass> Classes { get; }
+
+    /// <summary>A readable description of class <paramref name="label"/>: shape, colours and pattern, e.g. "Star red/white Stripes".</summary>
+    /// <param name="label">A class label in [0, class count).</param>
+    public string DescribeClass(int label) =>
+        label >= 0 && label < Classes.Count ? Classes[label].ToString()
+            : throw new ArgumentOutOfRangeException(nameof(label), label, $"The dataset has {Classes.Count} classes.");
 
     /// <summary>Wall-clock time the rasterisation took (for reports).</summary>
     public TimeSpan GenerationTime { get; }

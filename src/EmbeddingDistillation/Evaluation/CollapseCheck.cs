@@ -10,11 +10,24 @@ namespace EmbeddingDistillation.Evaluation;
 /// from scratch). Samples print <see cref="Warning"/> after every run; <see cref="RetrievalValidator"/> reports the
 /// inputs (<c>chance@1</c>, <c>spread</c>) with every validation.
 /// </summary>
-/// <param name="RecallAtOne">The measured Recall@1.</param>
-/// <param name="ChanceRecallAtOne">Recall@1 of random embeddings on the same labels (<see cref="ChanceOf"/>).</param>
-/// <param name="Spread">Mean pairwise distance over sqrt(2) x the RMS norm (<see cref="SpreadOf"/>): about 1 for spread embeddings, 0 for collapsed ones.</param>
-public sealed record CollapseCheck(double RecallAtOne, double ChanceRecallAtOne, double Spread)
+public sealed record CollapseCheck
 {
+    internal CollapseCheck(double RecallAtOne, double ChanceRecallAtOne, double Spread)
+    {
+        this.RecallAtOne = RecallAtOne;
+        this.ChanceRecallAtOne = ChanceRecallAtOne;
+        this.Spread = Spread;
+    }
+
+    /// <summary>The measured Recall@1.</summary>
+    public double RecallAtOne { get; }
+
+    /// <summary>Recall@1 of random embeddings on the same labels (<see cref="ChanceOf"/>).</summary>
+    public double ChanceRecallAtOne { get; }
+
+    /// <summary>Mean pairwise distance over sqrt(2) x the RMS norm (<see cref="SpreadOf"/>): about 1 for spread embeddings, 0 for collapsed ones.</summary>
+    public double Spread { get; }
+
     /// <summary>Recall@1 below this many times chance counts as near chance (2).</summary>
     public const double NearChanceFactor = 2;
 

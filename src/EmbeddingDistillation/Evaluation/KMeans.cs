@@ -27,7 +27,7 @@ public sealed class KMeansOptions
 /// <param name="Assignments">The cluster of each point, in [0, k).</param>
 /// <param name="Iterations">Lloyd iterations run.</param>
 /// <param name="Inertia">Sum of squared distances of the points to their assigned centroids.</param>
-public sealed record KMeansResult(long[] Assignments, int Iterations, double Inertia);
+internal sealed record KMeansResult(long[] Assignments, int Iterations, double Inertia);
 
 /// <summary>
 /// Deterministic k-means: k-means++ initialisation (D^2 sampling from a seeded <see cref="Random"/>), then Lloyd
@@ -38,7 +38,7 @@ public sealed record KMeansResult(long[] Assignments, int Iterations, double Ine
 /// Nearest-centroid ties go to the lower centroid index (argmin returns the first minimum). A cluster that loses
 /// all its points keeps its previous centroid. Same data, options and device give the same assignments.
 /// </remarks>
-public static class KMeans
+internal static class KMeans
 {
     /// <summary>Clusters the rows of <paramref name="points"/> into <paramref name="clusters"/> groups.</summary>
     /// <param name="points">[N, D] float32 or float64, finite.</param>

@@ -127,7 +127,7 @@ public static class OnnxExporter
         return (bytes, summary);
     }
 
-    private static string ProducerVersion()
+    internal static string ProducerVersion()
     {
         var version = typeof(OnnxExporter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
                       ?? typeof(OnnxExporter).Assembly.GetName().Version?.ToString() ?? "0.0.0";

@@ -59,6 +59,10 @@ internal sealed class OnnxModuleEmitter
     {
         switch (module)
         {
+            case ResNetBackbone { Layout: { } layout } when layout.BeginHeavyPadding || layout.Input is not null:
+                throw new NotSupportedException(
+                    $"The ONNX exporter cannot write {path} ('{layout.Name}'): its CNTK-style asymmetric padding and input adapter have no translation yet. " +
+                    "Export a network built with EmbeddingNetworks, or run the original ONNX file.");
             case ResNetBackbone:
             {
                 x = EmitConv(Child<Conv2d>(module, "conv1", path), Child<BatchNorm2d>(module, "bn1", path), $"{path}.conv1", $"{path}.bn1", x);

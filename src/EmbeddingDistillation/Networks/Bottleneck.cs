@@ -10,7 +10,7 @@ namespace EmbeddingDistillation.Networks;
 /// <c>relu(bn3(conv3(relu(bn2(conv2(relu(bn1(conv1(x)))))))) + identity)</c>, identity = <c>downsample(x)</c>
 /// (Sequential <c>0</c> = 1x1 conv, <c>1</c> = BatchNorm2d) when present, else <c>x</c>.
 /// </summary>
-public sealed class Bottleneck : nn.Module<Tensor, Tensor>
+internal sealed class Bottleneck : nn.Module<Tensor, Tensor>
 {
     /// <summary>Channel expansion of the block's output over <c>planes</c>.</summary>
     public const int Expansion = 4;

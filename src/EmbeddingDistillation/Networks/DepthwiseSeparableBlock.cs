@@ -9,7 +9,7 @@ namespace EmbeddingDistillation.Networks;
 /// (<c>0</c> = 3x3 depthwise Conv2d with the block's stride, <c>1</c> = BatchNorm2d, <c>2</c> = ReLU) and
 /// <c>pw</c> is a Sequential (<c>0</c> = 1x1 Conv2d, <c>1</c> = BatchNorm2d, <c>2</c> = ReLU). Convs have no bias.
 /// </summary>
-public sealed class DepthwiseSeparableBlock : nn.Module<Tensor, Tensor>
+internal sealed class DepthwiseSeparableBlock : nn.Module<Tensor, Tensor>
 {
     private readonly Sequential dw;
     private readonly Sequential pw;

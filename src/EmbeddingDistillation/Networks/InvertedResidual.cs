@@ -11,7 +11,7 @@ namespace EmbeddingDistillation.Networks;
 /// <c>conv.1</c> = depthwise Conv2dNormActivation (ReLU6), <c>conv.2</c> = 1x1 Conv2d, <c>conv.3</c> = BatchNorm2d.
 /// Forward: <c>x + conv(x)</c> when stride is 1 and input and output channels agree, else <c>conv(x)</c>.
 /// </summary>
-public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
+internal sealed class InvertedResidual : nn.Module<Tensor, Tensor>
 {
     private readonly Sequential conv;
 

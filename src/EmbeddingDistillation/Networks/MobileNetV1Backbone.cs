@@ -17,7 +17,7 @@ namespace EmbeddingDistillation.Networks;
 /// (128, 4), <c>stage3</c> after block 5 (256, 8), <c>stage4</c> after block 11 (512, 16), <c>stage5</c> after
 /// block 13 (1024, 32). The small-input stem uses stride 1 in <c>features.0</c> and halves every stride.
 /// </remarks>
-public sealed class MobileNetV1Backbone : Backbone
+internal sealed class MobileNetV1Backbone : Backbone
 {
     private static readonly (int Channels, int Stride)[] Blocks =
     {

@@ -18,7 +18,7 @@ namespace EmbeddingDistillation.Networks;
 /// <c>stage5</c> after features.18 (1280, 32). The small-input stem uses stride 1 in <c>features.0</c> and
 /// halves every stride.
 /// </remarks>
-public sealed class MobileNetV2Backbone : Backbone
+internal sealed class MobileNetV2Backbone : Backbone
 {
     private static readonly (int T, int C, int N, int S)[] Settings =
     {

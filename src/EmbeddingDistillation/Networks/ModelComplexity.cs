@@ -5,9 +5,20 @@ using static TorchSharp.torch;
 namespace EmbeddingDistillation.Networks;
 
 /// <summary>Parameter and multiply-accumulate counts of a network.</summary>
-/// <param name="Parameters">Number of parameter elements (buffers such as BN running stats excluded).</param>
-/// <param name="Macs">Multiply-accumulates for one image of the measured size.</param>
-public sealed record ComplexityReport(long Parameters, long Macs);
+public sealed record ComplexityReport
+{
+    internal ComplexityReport(long Parameters, long Macs)
+    {
+        this.Parameters = Parameters;
+        this.Macs = Macs;
+    }
+
+    /// <summary>Number of parameter elements (buffers such as BN running stats excluded).</summary>
+    public long Parameters { get; }
+
+    /// <summary>Multiply-accumulates for one image of the measured size.</summary>
+    public long Macs { get; }
+}
 
 /// <summary>
 /// Counts parameters and multiply-accumulates (MACs). Convention: a Conv2d costs

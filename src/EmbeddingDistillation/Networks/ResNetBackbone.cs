@@ -14,7 +14,7 @@ namespace EmbeddingDistillation.Networks;
 /// maxpool), <c>layer1</c> .. <c>layer4</c>. With the small-input stem, <c>conv1</c> is a 3x3 stride-1 conv
 /// (padding 1) and there is no maxpool: all strides shrink by 4 and only <c>conv1.weight</c>'s shape changes.
 /// </remarks>
-public sealed class ResNetBackbone : Backbone
+internal sealed class ResNetBackbone : Backbone
 {
     private readonly Conv2d conv1;
     private readonly BatchNorm2d bn1;
@@ -30,7 +30,9 @@ public sealed class ResNetBackbone : Backbone
     /// <param name="depth">18, 34, 50 or 101.</param>
     /// <param name="baseWidth">Channels of the stem and of <c>layer1</c>'s planes (torchvision: 64); stages use 1, 2, 4, 8 times it.</param>
     /// <param name="smallInputStem">Use a 3x3 stride-1 <c>conv1</c> and no maxpool (for 32-48 px images).</param>
-    public ResNetBackbone(int depth, int baseWidth = 64, bool smallInputStem = false) : base($"resnet{depth}")
+    /// <param name="layout">A non-torchvision layout (other block counts, CNTK's padding, an input adapter); null for torchvision's.</param>
+    public ResNetBackbone(int depth, int baseWidth = 64, bool smallInputStem = false, ResNetLayout? layout = null)
+        : base(layout?.Name ?? $"resnet{depth}")
     {
         var (bottleneck, blocks) = depth switch
         {
@@ -41,15 +43,28 @@ public sealed class ResNetBackbone : Backbone
             _ => throw new ArgumentOutOfRangeException(nameof(depth), depth, "ResNet depth must be 18, 34, 50 or 101."),
         };
         if (baseWidth < 1) throw new ArgumentOutOfRangeException(nameof(baseWidth), baseWidth, "The ResNet base width must be positive.");
+        if (layout is not null)
+        {
+            if (layout.Blocks is { } custom)
+            {
+                if (custom.Count != 4 || custom.Any(b => b < 1))
+                    throw new ArgumentOutOfRangeException(nameof(layout), $"A ResNet layout needs 4 positive block counts; got [{string.Join(", ", custom)}].");
+                blocks = custom.ToArray();
+            }
+            if (layout.BeginHeavyPadding && (smallInputStem || bottleneck))
+                throw new ArgumentException("Begin-heavy (CNTK) padding is implemented for the standard stem of ResNet-18/34 only.", nameof(layout));
+        }
         Depth = depth;
         SmallInputStem = smallInputStem;
+        Layout = layout;
+        bool beginHeavy = layout?.BeginHeavyPadding == true;
 
         conv1 = smallInputStem
             ? nn.Conv2d(3, baseWidth, 3, stride: 1, padding: 1, bias: false)
-            : nn.Conv2d(3, baseWidth, 7, stride: 2, padding: 3, bias: false);
+            : nn.Conv2d(3, baseWidth, 7, stride: 2, padding: beginHeavy ? 0 : 3, bias: false);
         bn1 = nn.BatchNorm2d(baseWidth);
         relu = nn.ReLU();
-        maxpool = smallInputStem ? null : nn.MaxPool2d(3, stride: 2, padding: 1);
+        maxpool = smallInputStem ? null : nn.MaxPool2d(3, stride: 2, padding: beginHeavy ? 0 : 1);
 
         int expansion = bottleneck ? Bottleneck.Expansion : BasicBlock.Expansion;
         int inPlanes = baseWidth;
@@ -70,7 +85,7 @@ public sealed class ResNetBackbone : Backbone
                         ("0", nn.Conv2d(inPlanes, planes * expansion, 1, stride: s, bias: false)),
                         ("1", nn.BatchNorm2d(planes * expansion)));
                 modules.Add((b.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    bottleneck ? new Bottleneck(inPlanes, planes, s, down) : new BasicBlock(inPlanes, planes, s, down)));
+                    bottleneck ? new Bottleneck(inPlanes, planes, s, down) : new BasicBlock(inPlanes, planes, s, down, beginHeavy)));
                 inPlanes = planes * expansion;
             }
             layers[i] = nn.Sequential(modules);
@@ -90,6 +105,9 @@ public sealed class ResNetBackbone : Backbone
     /// <summary>Whether the small-input stem (3x3 stride-1 conv1, no maxpool) is used.</summary>
     public bool SmallInputStem { get; }
 
+    /// <summary>The non-torchvision layout, or null for torchvision's.</summary>
+    public ResNetLayout? Layout { get; }
+
     /// <inheritdoc />
     public override int OutputChannels { get; }
 
@@ -99,13 +117,55 @@ public sealed class ResNetBackbone : Backbone
     /// <inheritdoc />
     protected override Tensor ForwardCore(Tensor input, Action<string, Tensor>? tap)
     {
+        if (Layout?.Input is { } adapter) input = adapter.Apply(input);
+        if (Layout?.BeginHeavyPadding == true)
+        {
+            // CNTK's pads: one more row/column before than after (ONNX pads [3, 3, 2, 2] and [1, 1, 0, 0]).
+            var x0 = relu.call(bn1.call(SafeConvolution.Call(conv1, nn.functional.pad(input, new long[] { 3, 2, 3, 2 }))));
+            var pooled = maxpool!.call(nn.functional.pad(x0, new long[] { 1, 0, 1, 0 }, value: double.NegativeInfinity));
+            return Stages(pooled, tap);
+        }
         var x = relu.call(bn1.call(SafeConvolution.Call(conv1, input)));
         if (maxpool is not null) x = maxpool.call(x);
+        return Stages(x, tap);
+    }
+
+    private Tensor Stages(Tensor x, Action<string, Tensor>? tap)
+    {
         tap?.Invoke("stem", x);
         x = layer1.call(x); tap?.Invoke("layer1", x);
         x = layer2.call(x); tap?.Invoke("layer2", x);
         x = layer3.call(x); tap?.Invoke("layer3", x);
         x = layer4.call(x); tap?.Invoke("layer4", x);
         return x;
+    }
+}
+
+/// <summary>
+/// A ResNet layout other than torchvision's, for imported networks: other block counts per stage, CNTK's
+/// begin-heavy padding (stride-2 convolutions and the max-pool pad one row and column more before than after; ONNX
+/// pads such as [3, 3, 2, 2]), and a per-channel input adapter applied before <c>conv1</c>.
+/// </summary>
+/// <param name="Name">The backbone's name, e.g. <c>resnet18-cntk</c>.</param>
+/// <param name="Blocks">Blocks per stage (4 values), or null for the depth's.</param>
+/// <param name="BeginHeavyPadding">Pad stride-2 convolutions and the max-pool as CNTK does.</param>
+/// <param name="Input">An input adapter, or null.</param>
+internal sealed record ResNetLayout(string Name, IReadOnlyList<int>? Blocks, bool BeginHeavyPadding, ChannelAdapter? Input);
+
+/// <summary>
+/// <c>x' = reorder(x) * scale + shift</c> per channel: maps the images the library feeds (e.g. ImageNet-normalised RGB)
+/// to what an imported network was trained on (e.g. BGR in 0-255 minus a mean) exactly, before any padding.
+/// </summary>
+/// <param name="ReverseChannels">Reverse the channel order (RGB to BGR) first.</param>
+/// <param name="Scale">Per-channel factors, in the output's channel order.</param>
+/// <param name="Shift">Per-channel offsets, in the output's channel order.</param>
+internal sealed record ChannelAdapter(bool ReverseChannels, float[] Scale, float[] Shift)
+{
+    public Tensor Apply(Tensor x)
+    {
+        if (ReverseChannels) x = x.flip(1);
+        using var scale = tensor(Scale, dtype: x.dtype, device: x.device).reshape(1, -1, 1, 1);
+        using var shift = tensor(Shift, dtype: x.dtype, device: x.device).reshape(1, -1, 1, 1);
+        return x * scale + shift;
     }
 }

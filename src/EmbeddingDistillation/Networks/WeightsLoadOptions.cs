@@ -19,16 +19,33 @@ public sealed record WeightsLoadOptions
 }
 
 /// <summary>What <see cref="PretrainedWeights"/> loaded.</summary>
-/// <param name="File">The file read.</param>
-/// <param name="Loaded">Keys copied into the module.</param>
-/// <param name="Ignored">Keys of the file skipped by prefix.</param>
-/// <param name="Missing">Keys of the module not in the file (left as they were).</param>
-/// <param name="Unexpected">Keys of the file the module does not have (non-strict only).</param>
-/// <param name="Mismatched">Keys present on both sides with different shapes (non-strict only; not loaded).</param>
-public sealed record WeightsLoadResult(
-    string File,
-    IReadOnlyList<string> Loaded,
-    IReadOnlyList<string> Ignored,
-    IReadOnlyList<string> Missing,
-    IReadOnlyList<string> Unexpected,
-    IReadOnlyList<string> Mismatched);
+public sealed record WeightsLoadResult
+{
+    internal WeightsLoadResult(string File, IReadOnlyList<string> Loaded, IReadOnlyList<string> Ignored, IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected, IReadOnlyList<string> Mismatched)
+    {
+        this.File = File;
+        this.Loaded = Loaded;
+        this.Ignored = Ignored;
+        this.Missing = Missing;
+        this.Unexpected = Unexpected;
+        this.Mismatched = Mismatched;
+    }
+
+    /// <summary>The file read.</summary>
+    public string File { get; }
+
+    /// <summary>Keys copied into the module.</summary>
+    public IReadOnlyList<string> Loaded { get; }
+
+    /// <summary>Keys of the file skipped by prefix.</summary>
+    public IReadOnlyList<string> Ignored { get; }
+
+    /// <summary>Keys of the module not in the file (left as they were).</summary>
+    public IReadOnlyList<string> Missing { get; }
+
+    /// <summary>Keys of the file the module does not have (non-strict only).</summary>
+    public IReadOnlyList<string> Unexpected { get; }
+
+    /// <summary>Keys present on both sides with different shapes (non-strict only; not loaded).</summary>
+    public IReadOnlyList<string> Mismatched { get; }
+}

@@ -5,7 +5,7 @@ namespace EmbeddingDistillation.Primitives;
 /// renamed over the target (an atomic replace on one file system). A crash or an exception mid-write leaves the old
 /// file intact and no temporary file behind. Checkpoints, weights, ONNX models and indexes all write through here.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>Writes <paramref name="path"/> with <paramref name="write"/>, atomically.</summary>
     /// <param name="path">The target file; its folder is created if needed.</param>

@@ -59,6 +59,8 @@ internal sealed class TrainingRun : IDisposable
         _lossModules = objective.LossModules().ToList();
         foreach (var m in _lossModules) m.to(_device);
         _teacher = objective.Teacher;
+        RequireTaps(network, objective.StudentTaps, "student");
+        if (_teacher is not null) RequireTaps(_teacher, objective.TeacherTaps, "teacher");
         if (_teacher is not null)
         {
             _teacher.Module.to(_device);
@@ -369,6 +371,16 @@ internal sealed class TrainingRun : IDisposable
     }
 
     /// <summary>Casts a CPU-loaded float32 batch to the dtype of the network's parameters (float64 networks work too).</summary>
+    /// <summary>Fails before the first step when a term reads a tap the network does not expose (e.g. an ONNX teacher without taps).</summary>
+    private static void RequireTaps(IEmbeddingNetwork network, IReadOnlyCollection<string> taps, string role)
+    {
+        var missing = taps.Where(t => !network.TapNames.Contains(t, StringComparer.Ordinal)).ToArray();
+        if (missing.Length == 0) return;
+        var available = network.TapNames.Count == 0 ? "none" : string.Join(", ", network.TapNames);
+        throw new ArgumentException(
+            $"The distillation terms read {role} tap(s) {string.Join(", ", missing.Select(m => $"'{m}'"))}, which {role} '{network.Name}' does not expose (its taps: {available}).");
+    }
+
     private static Tensor AsInputOf(IEmbeddingNetwork network, Tensor images)
     {
         var dtype = Devices.ParameterType(network.Module);

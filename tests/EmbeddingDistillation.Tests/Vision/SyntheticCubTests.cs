@@ -29,7 +29,7 @@ public class SyntheticCubTests
             int label = i / Small.ImagesPerClass;
             Assert.Equal(SyntheticCub.ClassId(label, 7), record.ClassId);
             Assert.Equal(generated.Labels[i], label);
-            string folder = $"{record.ClassId:D3}.{generated.Classes[label].ToString().Replace(' ', '_').Replace('/', '_')}";
+            string folder = $"{record.ClassId:D3}.{generated.DescribeClass(label).Replace(' ', '_').Replace('/', '_')}";
             Assert.Equal(folder, layout.ClassNames[record.ClassId]);
             Assert.StartsWith($"images/{folder}/", record.RelativePath, StringComparison.Ordinal);
             Assert.Equal(i % Small.ImagesPerClass % 2 == 0, record.OfficialTrain);
