@@ -17,11 +17,13 @@ internal sealed class PaperCommand : Command<PaperSettings>
         [
             ["--dataset", "cub", "--root", "data/CUB_200_2011", "--teacher-weights", "resnet101-63fe2227.pth"],
             ["--dataset", "cub", "--root", "data/CUB_200_2011", "--report", "cub-report", "--resume"],
+            ["--make-synthetic-cub", "synthetic-cub", "--synthetic-classes", "200", "--synthetic-images-per-class", "30", "--synthetic-size", "64", "--seed", "1"],
         ],
     };
 
     public override int Execute(CommandContext context, PaperSettings settings, CancellationToken cancellationToken)
     {
+        if (settings.MakeSyntheticCub is not null) return SyntheticCubMaker.Run(settings, Console.Out);
         var options = settings.ToOptions();
         torch.set_num_threads(options.Threads ?? Environment.ProcessorCount);
         var pipeline = new PaperPipeline(options, Console.Out, ConsoleProgress.Runner);

@@ -14,14 +14,16 @@ internal sealed class PaperData
 {
     private readonly PaperPipelineOptions _o;
     private readonly PaperPreset _preset;
+    private readonly PaperRunPlan _plan;
 
-    private PaperData(PaperPipelineOptions options, PaperPreset preset, DatasetSplit split, DatasetLayout? unlabelled, IReadOnlyList<ImageFileProblem> skipped)
+    private PaperData(PaperPipelineOptions options, PaperPreset preset, PaperRunPlan plan, DatasetSplit split, DatasetLayout? unlabelled, IReadOnlyList<ImageFileProblem> skipped)
     {
         _o = options;
         _preset = preset;
+        _plan = plan;
         Split = split;
         Skipped = skipped;
-        int size = options.ImageSize ?? preset.ImageSize;
+        int size = plan.ImageSize;
         ImageOptions = new ImageDatasetOptions { Transform = new ImageTransformOptions { ImageSize = size } };
         TeacherTrain = ImageDataset.FromSplit(split, split.Train, ImageOptions);
         TestClean = ImageDataset.FromSplit(split, split.Test, ImageOptions);
@@ -58,7 +60,7 @@ internal sealed class PaperData
     /// validation, test and the unlabelled folder) before any training.
     /// </summary>
     /// <exception cref="ImageDataException">A file is missing, or corrupt without <c>--skip-corrupt-images</c>; the message lists the first ones.</exception>
-    public static PaperData Load(PaperPipelineOptions o, PaperPreset preset, TextWriter log, List<string> warnings, CancellationToken ct)
+    public static PaperData Load(PaperPipelineOptions o, PaperPreset preset, PaperRunPlan plan, TextWriter log, List<string> warnings, CancellationToken ct)
     {
         var split = Restrict(ReadSplit(o), o);
         log.WriteLine(split.Summary());
@@ -102,22 +104,36 @@ internal sealed class PaperData
             };
             if (unlabelled is not null) unlabelled = unlabelled with { Records = byPart["unlabelled"].WithoutCorrupt(unlabelled.Records) };
         }
-        return new PaperData(o, preset, split, unlabelled, problems);
+        return new PaperData(o, preset, plan, split, unlabelled, problems);
     }
 
-    /// <summary>Batches per epoch: the option, or the original code's epoch (training classes / P).</summary>
-    public int BatchesPerEpoch(IEmbeddingDataset train) =>
-        _o.BatchesPerEpoch ?? Math.Max(1, train.Labels.Distinct().Count() / _preset.ClassesPerBatch);
+    /// <summary>P: the recipe's classes per batch, or all training classes when there are fewer (smoke runs).</summary>
+    public int ClassesPerBatch(IEmbeddingDataset train) => Math.Min(_plan.Recipe.ClassesPerBatch, ClassCount(train));
 
-    /// <summary>The training data of a run on <paramref name="train"/>, with unlabelled batches for semi-supervised runs.</summary>
-    public TrainingData TrainingData(ImageDataset train, ImageDataset? unlabelled)
+    /// <summary>K: the recipe's images per class in a batch.</summary>
+    public int ImagesPerClass => _plan.Recipe.ImagesPerClass;
+
+    /// <summary>
+    /// Batches per epoch: the option, else the recipe's epoch: the original code's (training classes / P) or a full
+    /// pass over the training images (training images / (P x K)).
+    /// </summary>
+    public int BatchesPerEpoch(IEmbeddingDataset train) => _o.BatchesPerEpoch ?? Math.Max(1, _plan.Recipe.EpochLength == EpochLength.FullPass
+        ? train.Labels.Count(l => l != DatasetLabels.Unlabelled) / (ClassesPerBatch(train) * ImagesPerClass)
+        : ClassCount(train) / ClassesPerBatch(train));
+
+    /// <summary>
+    /// The training data of a run on <paramref name="train"/>, its labels re-indexed to class indices 0..C-1 (whatever
+    /// the metric loss: proxy-anchor needs them, the others do not mind), with unlabelled batches for semi-supervised
+    /// runs; and C, its class count.
+    /// </summary>
+    public (TrainingData Data, int ClassCount) TrainingData(ImageDataset train, ImageDataset? unlabelled)
     {
-        var sampler = new ClassBalancedSampler(train.Labels, new ClassBalancedSamplerOptions
+        var set = ClassIndexedDataset.Of(train);
+        int p = ClassesPerBatch(train), k = ImagesPerClass;
+        var sampler = new ClassBalancedSampler(set.Labels, new ClassBalancedSamplerOptions
         {
-            ClassesPerBatch = _preset.ClassesPerBatch, ImagesPerClass = _preset.ImagesPerClass,
-            BatchesPerEpoch = BatchesPerEpoch(train), Seed = _o.Seed,
+            ClassesPerBatch = p, ImagesPerClass = k, BatchesPerEpoch = BatchesPerEpoch(train), Seed = _o.Seed,
         });
-        int batch = _preset.ClassesPerBatch * _preset.ImagesPerClass;
         IValidator? validator = null;
         if (Split.Validation.Records.Count >= 2)
         {
@@ -126,17 +142,20 @@ internal sealed class PaperData
                 : ImageDataset.FromSplit(Split, Split.Validation, train.Options);
             validator = new RetrievalValidator(val, _preset.RecallKs, _o.EvaluationBatchSize);
         }
-        return new TrainingData
+        var data = new TrainingData
         {
-            Train = train,
+            Train = set,
             Sampler = sampler,
             Unlabelled = unlabelled,
             UnlabelledSampler = unlabelled is null ? null
-                : new BatchSampler(unlabelled.Count, Math.Min(batch, unlabelled.Count), shuffle: true, dropLast: true, seed: _o.Seed),
+                : new BatchSampler(unlabelled.Count, Math.Min(p * k, unlabelled.Count), shuffle: true, dropLast: true, seed: _o.Seed),
             UnlabelledRatio = _o.UnlabelledRatio,
             Validator = validator,
         };
+        return (data, set.ClassCount);
     }
+
+    private static int ClassCount(IEmbeddingDataset train) => train.Labels.Where(l => l != DatasetLabels.Unlabelled).Distinct().Count();
 
     private static DatasetSplit ReadSplit(PaperPipelineOptions o)
     {

@@ -11,7 +11,8 @@ namespace EmbeddingDistillation.Samples.PaperPipelines;
 
 /// <summary>
 /// The paper's experiment end to end on a real dataset: read and split it (paper counts printed beside the real
-/// ones), check every image once, train the teacher with the triplet loss (or load it), distil every student with
+/// ones), check every image once, pick the recipe (<see cref="PaperRunPlan"/>: the paper's hyperparameters, or the
+/// scratch recipe without ImageNet weights), train the teacher with its metric loss (or load it), distil every student with
 /// every method (baseline, absolute, relative, and optionally RKD, hint, attention; semi-supervised and
 /// cross-quality variants), evaluate all of them with the dataset's Recall@K (plus MAP@R, parameters, MACs,
 /// latency), and write the report folder. Every run lives in <c>REPORT/checkpoints/NAME</c> (<see cref="RunFolder"/>):
@@ -28,6 +29,7 @@ public sealed class PaperPipeline
     private readonly TextWriter _log;
     private readonly TrainingRunner _runner;
     private readonly PaperPreset _preset;
+    private readonly PaperRunPlan _plan;
     private readonly List<string> _warnings = [];
 
     /// <summary>Creates the pipeline.</summary>
@@ -41,21 +43,23 @@ public sealed class PaperPipeline
         _log = log ?? TextWriter.Null;
         _runner = runner ?? ((_, train) => train(null));
         _preset = PaperPreset.For(options.Dataset);
+        _plan = PaperRunPlan.Resolve(options, _preset);
     }
 
     /// <summary>The dataset's preset.</summary>
     public PaperPreset Preset => _preset;
 
+    /// <summary>The recipe and every effective setting (the recipe's, or the command line's where it gives one).</summary>
+    public PaperRunPlan Plan => _plan;
+
     /// <summary>Crop size in use.</summary>
-    public int ImageSize => _o.ImageSize ?? _preset.ImageSize;
+    public int ImageSize => _plan.ImageSize;
 
     /// <summary>The Recall@K cut-offs reported (the preset's).</summary>
     public IReadOnlyList<int> RecallKs => _preset.RecallKs;
 
     /// <summary>Checkpoints are written with <c>--checkpoints</c>, and always when resuming.</summary>
     private bool Checkpoints => _o.Checkpoints || _o.Resume;
-
-    private double Lr => _o.LearningRate ?? _preset.LearningRate;
 
     /// <summary>Runs everything and writes the report.</summary>
     /// <param name="cancellationToken">Stops after the current step (finished runs and checkpoints allow resuming).</param>
@@ -70,61 +74,82 @@ public sealed class PaperPipeline
             _log.WriteLine("--resume implies --checkpoints: every run saves last.ckpt at each epoch end, so another interruption loses at most one epoch.");
 
         int size = ImageSize;
-        bool smallStem = _o.SmallStem ?? size <= 64;
-        int dim = _o.EmbeddingDimension ?? _preset.EmbeddingDimension;
-        var students = _o.Students ?? _preset.Students;
-        int epochs = _o.Epochs ?? _preset.Epochs;
-        var data = PaperData.Load(_o, _preset, _log, _warnings, cancellationToken);
+        bool smallStem = _plan.SmallStem;
+        var recipe = _plan.Recipe;
+        _log.WriteLine(_plan.Reason + ".");
+        if (_plan.DefaultedSizes.Count > 0)
+            _log.WriteLine($"Sizes from the {recipe.Name} recipe (none given on the command line): {string.Join(", ", _plan.DefaultedSizes)}.");
+        var data = PaperData.Load(_o, _preset, _plan, _log, _warnings, cancellationToken);
         if (data.Unlabelled is not null)
             _log.WriteLine($"Semi-supervised: {data.Unlabelled.Count:N0} unlabelled images below {_o.Unlabelled}, {_o.UnlabelledRatio.ToString(CultureInfo.InvariantCulture)} unlabelled batch(es) per labelled batch in distillation runs.");
         if (_o.CrossQuality)
             _log.WriteLine($"Cross-quality: students train and are tested on images downscaled x{_o.LowQuality.DownscaleFactor.ToString(CultureInfo.InvariantCulture)}" +
                 $"{(_o.LowQuality.JpegQuality is int q ? $" + JPEG q{q}" : "")}; the teacher sees the clean images.");
 
-        var netOptions = new EmbeddingNetworkOptions { SmallInputStem = smallStem, BaseWidth = _o.BaseWidth };
-        WarnIfFromScratch(students);
+        var netOptions = new EmbeddingNetworkOptions { SmallInputStem = smallStem, BaseWidth = _plan.BaseWidth };
+        if (recipe.Name == "paper") WarnIfFromScratch();
         var device = Devices.Pick(_o.Device);
-        _log.WriteLine($"Device {device}; crops {size} px (resize {data.ImageOptions.Transform.EffectiveResizeSize}){(smallStem ? ", small-input stems" : "")}; " +
-            $"batches {_preset.ClassesPerBatch} x {_preset.ImagesPerClass}; Adam lr {Lr.ToString("G3", CultureInfo.InvariantCulture)}, weight decay {_preset.WeightDecay.ToString(CultureInfo.InvariantCulture)}; " +
-            $"{epochs} epochs x {data.BatchesPerEpoch(data.TeacherTrain)} batches{(_o.MaxSteps is int ms ? $" (at most {ms} steps per run)" : "")}.");
+        _log.WriteLine(Describe(device, data, smallStem));
 
         var runs = new List<PaperRun>();
-        // Teacher: trained with the triplet loss alone on the clean images (or loaded).
+        // Teacher: trained with the recipe's metric loss alone on the clean images (or loaded).
         torch.manual_seed(_o.Seed);
-        var teacher = EmbeddingNetworks.Create(_o.Teacher ?? _preset.Teacher, dim, netOptions);
+        var teacher = EmbeddingNetworks.Create(_plan.Teacher, _plan.EmbeddingDimension, netOptions);
         LoadImageNet(teacher, _o.TeacherWeights, smallStem, "teacher");
-        var (teacherTraining, teacherSteps) = TrainOrLoadTeacher(teacher, data, epochs, cancellationToken);
+        var (teacherTraining, teacherSteps) = TrainOrLoadTeacher(teacher, data, cancellationToken);
         teacher.to(device);
         runs.Add(Evaluate($"teacher-{teacher.Name}", ModelRole.Teacher, teacher, data.TestClean, teacherTraining, teacherSteps, 0, cancellationToken));
 
+        var students = _plan.Students;
         for (int j = 0; j < students.Count; j++)
         {
             foreach (var method in _o.Methods)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 torch.manual_seed(_o.Seed); // every method starts from the same student initialisation
-                var student = EmbeddingNetworks.Create(students[j], dim, netOptions);
+                var student = EmbeddingNetworks.Create(students[j], _plan.EmbeddingDimension, netOptions);
                 LoadImageNet(student, _o.StudentWeights is { } sw && j < sw.Count ? sw[j] : null, smallStem, "student");
-                var (objective, description) = PaperObjectives.Create(method, _o, _preset, teacher, student);
-                bool distils = objective.DistillationTerms.Count > 0;
-                var trainingData = data.TrainingData(data.StudentTrain, distils ? data.Unlabelled : null);
+                bool distils = method != "baseline";
+                var (trainingData, classCount) = data.TrainingData(data.StudentTrain, distils ? data.Unlabelled : null);
+                var (objective, description) = PaperObjectives.Student(method, _plan, classCount, _o.FeatureTaps, _o.HintWeight, _o.AttentionWeight, teacher, student);
                 string name = $"{student.Name}-{method}";
                 _log.WriteLine($"Student run {name}: {description}.");
-                var (result, steps) = TrainOrReload(name, new RunFolder(RunPath(name)), student, objective, trainingData, epochs, cancellationToken);
+                var (result, steps) = TrainOrReload(name, new RunFolder(RunPath(name)), student, objective, trainingData,
+                    RunOptions(objective, _plan.StudentEpochs, _plan.StudentLearningRate, trainingData), cancellationToken);
                 student.to(device);
                 runs.Add(Evaluate(name, distils ? ModelRole.Distilled : ModelRole.Baseline, student, data.StudentTest, result, steps.Labelled, steps.Unlabelled, cancellationToken));
                 student.Dispose();
             }
         }
 
-        PaperReport.Write(_o, _preset, ImageSize, data, runs, _warnings, _log);
+        PaperReport.Write(_o, _preset, _plan, data, runs, _warnings, _log);
         return new PaperPipelineResult(_o.Report, data.Split, runs, _warnings);
     }
 
     private string RunPath(string name) => Path.Combine(_o.Report, "checkpoints", name.Replace(' ', '-'));
 
+    /// <summary>One line with everything the recipe and the options set, for the log.</summary>
+    private string Describe(torch.Device device, PaperData data, bool smallStem)
+    {
+        var r = _plan.Recipe;
+        static string Rate(double v) => PaperRunPlan.Rate(v);
+        string rates = _plan.TeacherLearningRate == _plan.StudentLearningRate
+            ? $"lr {Rate(_plan.StudentLearningRate)}"
+            : $"lr teacher {Rate(_plan.TeacherLearningRate)}, students {Rate(_plan.StudentLearningRate)}";
+        string schedule = r.Schedule == LearningRateSchedule.Constant ? "constant rate" : $"{r.Schedule.ToString().ToLowerInvariant()} schedule{(r.WarmUpOneEpoch ? " after one epoch of linear warm-up" : "")}";
+        int p = data.ClassesPerBatch(data.TeacherTrain);
+        string batches = p == r.ClassesPerBatch ? $"{p} x {data.ImagesPerClass}" : $"{p} x {data.ImagesPerClass} (the recipe's P = {r.ClassesPerBatch}, but only {p} training classes)";
+        string epoch = _o.BatchesPerEpoch is not null ? "--batches-per-epoch"
+            : r.EpochLength == EpochLength.FullPass ? "a full pass over the training images" : "training classes / P, the original code's epoch";
+        return $"Device {device}; crops {ImageSize} px (resize {data.ImageOptions.Transform.EffectiveResizeSize}){(smallStem ? ", small-input stems" : "")}; " +
+            $"batches {batches}; {r.Optimizer} {rates}, weight decay {r.WeightDecay.ToString(CultureInfo.InvariantCulture)}, {schedule}; " +
+            $"teacher {_plan.TeacherEpochs} epochs, students {_plan.StudentEpochs} epochs, of {data.BatchesPerEpoch(data.TeacherTrain)} batches ({epoch})" +
+            $"{(_o.MaxSteps is int ms ? $", at most {ms} steps per run" : "")}; teacher loss {r.TeacherLoss}, students' loss {r.StudentLoss}" +
+            $"{(r.TeacherView == TeacherView.Clean ? "; the teacher sees the clean view of each image (its embeddings are cached)" : "")}.";
+    }
+
     /// <summary>The teacher: reloaded when an earlier session finished it, loaded from --teacher-checkpoint when that exists, else trained.</summary>
-    private (TrainingResult? Training, int LabelledSteps) TrainOrLoadTeacher(EmbeddingNetwork teacher, PaperData data, int epochs, CancellationToken ct)
+    private (TrainingResult? Training, int LabelledSteps) TrainOrLoadTeacher(EmbeddingNetwork teacher, PaperData data, CancellationToken ct)
     {
         string teacherFile = _o.TeacherCheckpoint ?? Path.Combine(_o.Report, "teacher.weights");
         var folder = new RunFolder(RunPath("teacher"), teacherFile);
@@ -134,15 +159,44 @@ public sealed class PaperPipeline
             _log.WriteLine($"Teacher {teacher.Name}: loaded trained weights from {_o.TeacherCheckpoint} (training skipped).");
             return (null, 0);
         }
-        var (result, steps) = TrainOrReload($"teacher {teacher.Name}", folder, teacher, TrainingObjective.MetricOnly(new TripletLoss()),
-            data.TrainingData(data.TeacherTrain, null), _o.TeacherEpochs ?? epochs, ct);
+        var (trainingData, classCount) = data.TrainingData(data.TeacherTrain, null);
+        var objective = PaperObjectives.Teacher(_plan, classCount);
+        var (result, steps) = TrainOrReload($"teacher {teacher.Name}", folder, teacher, objective, trainingData,
+            RunOptions(objective, _plan.TeacherEpochs, _plan.TeacherLearningRate, trainingData), ct);
         _log.WriteLine($"Teacher weights in {teacherFile}.");
         return (result, steps.Labelled);
     }
 
+    /// <summary>
+    /// The training options of one run from the recipe. Runs whose terms read feature maps (hint, attention) give the
+    /// teacher the student's crop whatever the recipe says, so that both maps show the same pixels. The recipe's rate
+    /// multiplier of the losses' parameters applies when the metric loss has some (proxy-anchor's proxies; the
+    /// trainer's one group of loss parameters then holds a hint regressor too), else they learn at the rate.
+    /// </summary>
+    private TrainingOptions RunOptions(TrainingObjective objective, int epochs, double learningRate, TrainingData data)
+    {
+        var r = _plan.Recipe;
+        return new TrainingOptions
+        {
+            Epochs = epochs,
+            MaxSteps = _o.MaxSteps,
+            Optimizer = r.Optimizer,
+            LearningRate = learningRate,
+            WeightDecay = r.WeightDecay,
+            Schedule = r.Schedule,
+            WarmupSteps = r.WarmUpOneEpoch ? data.Sampler.BatchesPerEpoch : 0,
+            LossParameterLearningRateMultiplier = objective.MetricLoss?.LearnableParameters().Any() == true ? r.ProxyLearningRateMultiplier : 1,
+            TeacherView = objective.DistillationTerms.Any(t => t.Loss.TeacherTaps.Count > 0) ? TeacherView.SameAsStudent : r.TeacherView,
+            Seed = _o.Seed,
+            Device = _o.Device,
+            ValidateEveryEpochs = Math.Max(1, epochs / 20),
+            Resume = _o.Resume,
+        };
+    }
+
     /// <summary>Trains one run in its folder and records it as finished, or reloads it when an earlier session finished it.</summary>
     private (TrainingResult Result, (int Labelled, int Unlabelled) Steps) TrainOrReload(string title, RunFolder folder, EmbeddingNetwork network,
-        TrainingObjective objective, TrainingData data, int epochs, CancellationToken cancellationToken)
+        TrainingObjective objective, TrainingData data, TrainingOptions options, CancellationToken cancellationToken)
     {
         if (folder.IsFinished)
         {
@@ -150,18 +204,7 @@ public sealed class PaperPipeline
             _log.WriteLine($"  {title}: finished in an earlier session, reloaded from {folder.Path} (not retrained).");
             return (done, (counters.GetValueOrDefault("labelled"), counters.GetValueOrDefault("unlabelled")));
         }
-        var options = new TrainingOptions
-        {
-            Epochs = epochs,
-            MaxSteps = _o.MaxSteps,
-            LearningRate = Lr,
-            WeightDecay = _preset.WeightDecay,
-            Seed = _o.Seed,
-            Device = _o.Device,
-            ValidateEveryEpochs = Math.Max(1, epochs / 20),
-            CheckpointDirectory = Checkpoints ? folder.Path : null,
-            Resume = _o.Resume,
-        };
+        options = options with { CheckpointDirectory = Checkpoints ? folder.Path : null };
         var counter = new StepCounter();
         var result = _runner(title, outer => new Trainer().Fit(network, objective, data, options, counter.Wrap(outer), cancellationToken));
         _log.WriteLine($"  {title}: {result.Steps} steps ({counter.Labelled} labelled{(counter.Unlabelled > 0 ? $" + {counter.Unlabelled} unlabelled" : "")}) in {result.Elapsed.TotalSeconds:F1} s, " +
@@ -170,7 +213,7 @@ public sealed class PaperPipeline
             throw new OperationCanceledException(Checkpoints
                 ? $"Training of {title} stopped after step {result.Steps}; its checkpoint is in {folder.Path}."
                 : $"Training of {title} stopped after step {result.Steps}, without a checkpoint (no --checkpoints): a resume trains it again from the start.");
-        folder.MarkFinished(network, result, $"{title}: {epochs} epochs",
+        folder.MarkFinished(network, result, $"{title}: {options.Epochs} epochs",
             new Dictionary<string, int> { ["labelled"] = counter.Labelled, ["unlabelled"] = counter.Unlabelled });
         return (result, (counter.Labelled, counter.Unlabelled));
     }
@@ -208,14 +251,13 @@ public sealed class PaperPipeline
         _log.WriteLine($"{role} {network.Name}: ImageNet weights from {path}" + (smallStem ? $" (small stem: {result.Mismatched.Count} mis-shaped tensor(s) left at their initialisation)" : "") + ".");
     }
 
-    private void WarnIfFromScratch(IReadOnlyList<string> students)
+    /// <summary>The paper's recipe on networks without ImageNet weights: the warning it has always printed.</summary>
+    private void WarnIfFromScratch()
     {
-        var missing = new List<string>();
-        if (_o.TeacherWeights is null && !(_o.TeacherCheckpoint is not null && File.Exists(_o.TeacherCheckpoint))) missing.Add("teacher");
-        for (int j = 0; j < students.Count; j++)
-            if (_o.StudentWeights is not { } sw || j >= sw.Count || sw[j] is null) missing.Add(students[j]);
-        if (missing.Count == 0) return;
-        string w = $"WARNING: no ImageNet weights for {string.Join(", ", missing)}: training from scratch (the paper's numbers need pretrained backbones; see docs/paper.md).";
+        var missing = _plan.WithoutImageNetWeights.Where(n => n != "teacher" || !(_o.TeacherCheckpoint is not null && File.Exists(_o.TeacherCheckpoint))).ToArray();
+        if (missing.Length == 0) return;
+        string w = $"WARNING: no ImageNet weights for {string.Join(", ", missing)}: training from scratch (the paper's numbers need pretrained backbones; " +
+            "its recipe collapses from scratch: use --recipe scratch; see docs/paper.md).";
         _warnings.Add(w);
         _log.WriteLine(w);
     }

@@ -3,8 +3,9 @@ using EmbeddingDistillation.Vision;
 namespace EmbeddingDistillation.Samples.PaperPipelines;
 
 /// <summary>
-/// Options of <see cref="PaperPipeline"/>. Null values take the dataset's <see cref="PaperPreset"/>; the other
-/// defaults are documented per option. <see cref="PaperSettings.ToOptions"/> builds them from a command line.
+/// Options of <see cref="PaperPipeline"/>. Null values take the recipe's (<see cref="Recipe"/>: the dataset's
+/// <see cref="PaperPreset"/> or <see cref="ScratchRecipe"/>; <see cref="PaperRunPlan"/> says how they combine); the
+/// other defaults are documented per option. <see cref="PaperSettings.ToOptions"/> builds them from a command line.
 /// </summary>
 public sealed record PaperPipelineOptions
 {
@@ -23,10 +24,16 @@ public sealed record PaperPipelineOptions
     /// <summary>Seed of every run (initialisation, batches, augmentation). Default 0.</summary>
     public int Seed { get; init; }
 
-    /// <summary>Crop size in pixels (preset 224); the resize is round(size · 256 / 224).</summary>
+    /// <summary>
+    /// The hyperparameters: <see cref="RecipeChoice.Auto"/> (default: the paper's when ImageNet weights are given for the
+    /// teacher and every student, else the scratch recipe), <see cref="RecipeChoice.Paper"/> or <see cref="RecipeChoice.Scratch"/>.
+    /// </summary>
+    public RecipeChoice Recipe { get; init; } = RecipeChoice.Auto;
+
+    /// <summary>Crop size in pixels (recipe: paper 224, scratch 64); the resize is round(size · 256 / 224).</summary>
     public int? ImageSize { get; init; }
 
-    /// <summary>Epochs of every student run (preset: the original run script's).</summary>
+    /// <summary>Epochs of every student run (recipe: paper the original run script's, scratch 30 full passes).</summary>
     public int? Epochs { get; init; }
 
     /// <summary>Epochs of the teacher run (default: <see cref="Epochs"/>).</summary>
@@ -35,22 +42,22 @@ public sealed record PaperPipelineOptions
     /// <summary>Optional cap on optimisation steps per run (throughput measurements, smoke runs). Null for none.</summary>
     public int? MaxSteps { get; init; }
 
-    /// <summary>Batches per epoch (default: training classes / P, the original code's epoch).</summary>
+    /// <summary>Batches per epoch (recipe: paper training classes / P, the original code's epoch; scratch a full pass over the training images).</summary>
     public int? BatchesPerEpoch { get; init; }
 
-    /// <summary>The teacher architecture (preset <c>resnet101</c>), any <c>EmbeddingNetworks.Create</c> name.</summary>
+    /// <summary>The teacher architecture (recipe: paper <c>resnet101</c>, scratch <c>resnet18</c>), any <c>EmbeddingNetworks.Create</c> name.</summary>
     public string? Teacher { get; init; }
 
-    /// <summary>The student architectures (preset: <c>mobilenetv1-0.25</c> and <c>resnet18</c>).</summary>
+    /// <summary>The student architectures (recipe: paper <c>mobilenetv1-0.25</c> and <c>resnet18</c>, scratch <c>mobilenetv1-0.25</c>).</summary>
     public IReadOnlyList<string>? Students { get; init; }
 
-    /// <summary>Embedding dimension (preset 512).</summary>
+    /// <summary>Embedding dimension (recipe: paper 512, scratch 128).</summary>
     public int? EmbeddingDimension { get; init; }
 
-    /// <summary>ResNet base width (default 64 = the standard ResNets; small values give tiny networks for smoke runs).</summary>
-    public int BaseWidth { get; init; } = 64;
+    /// <summary>ResNet base width (recipe: paper 64 = the standard ResNets, scratch 16; small values give tiny networks for smoke runs).</summary>
+    public int? BaseWidth { get; init; }
 
-    /// <summary>Small-input stem (stride-1 stem, no max-pool). Null (default): on when the crop size is at most 64 px.</summary>
+    /// <summary>Small-input stems (stride-1 stem, no max-pool). Null (default): the recipe decides from the crop size (paper: at most 64 px, scratch: at most 32 px).</summary>
     public bool? SmallStem { get; init; }
 
     /// <summary>ImageNet weights of the teacher backbone (.pth/.safetensors), e.g. torchvision's <c>resnet101-63fe2227.pth</c>. Null: from scratch.</summary>
@@ -67,23 +74,29 @@ public sealed record PaperPipelineOptions
     public string? TeacherCheckpoint { get; init; }
 
     /// <summary>
-    /// The student runs (default <c>baseline</c>, <c>absolute</c>, <c>relative</c>). <c>baseline</c> is the triplet loss
-    /// alone; any other is triplet + a '+'-joined list of terms: <c>absolute</c>, <c>relative</c>, <c>rkd</c>,
+    /// The student runs (default <c>baseline</c>, <c>absolute</c>, <c>relative</c>). <c>baseline</c> is the recipe's metric
+    /// loss alone; any other is that loss + a '+'-joined list of terms: <c>absolute</c>, <c>relative</c>, <c>rkd</c>,
     /// <c>hint</c>, <c>attention</c> (e.g. <c>relative+attention</c>).
     /// </summary>
     public IReadOnlyList<string> Methods { get; init; } = ["baseline", "absolute", "relative"];
 
-    /// <summary>Adam learning rate (preset: 1e-5 CUB/Cars, 1e-6 SOP).</summary>
+    /// <summary>Learning rate of every run (recipe: paper Adam 1e-5 CUB/Cars, 1e-6 SOP; scratch AdamW, teacher and students their own).</summary>
     public double? LearningRate { get; init; }
 
-    /// <summary>lambda of the absolute teacher (preset per dataset).</summary>
+    /// <summary>Learning rate of the teacher run alone (default: <see cref="LearningRate"/>, else the recipe's).</summary>
+    public double? TeacherLearningRate { get; init; }
+
+    /// <summary>lambda of the absolute teacher (recipe: paper per dataset, scratch the calibrated one).</summary>
     public double? AbsoluteWeight { get; init; }
 
-    /// <summary>lambda of the relative teacher (preset per dataset).</summary>
+    /// <summary>lambda of the relative teacher (recipe: paper per dataset on the Frobenius norm, scratch per pair on its root mean square).</summary>
     public double? RelativeWeight { get; init; }
 
-    /// <summary>Weights of the RKD distance and angle terms (default 1 and 2, Park et al.).</summary>
-    public (double Distance, double Angle) RkdWeights { get; init; } = (1.0, 2.0);
+    /// <summary>Weights of the RKD distance and angle terms (recipe: paper 1 and 2, Park et al.; scratch the calibrated ones).</summary>
+    public (double Distance, double Angle)? RkdWeights { get; init; }
+
+    /// <summary>The weight of the students' own metric loss per distilled method, replacing the recipe's for the methods listed (baseline: always 1).</summary>
+    public IReadOnlyDictionary<string, double>? DistilledMetricWeights { get; init; }
 
     /// <summary>Weight of the hint (FitNets) term. Default 1.</summary>
     public double HintWeight { get; init; } = 1.0;

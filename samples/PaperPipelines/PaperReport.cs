@@ -7,9 +7,10 @@ namespace EmbeddingDistillation.Samples.PaperPipelines;
 /// <summary>Writes the report folder: results.csv (the shared format), results.md, summary.txt, skipped-images.txt.</summary>
 internal static class PaperReport
 {
-    public static void Write(PaperPipelineOptions o, PaperPreset preset, int imageSize, PaperData data, IReadOnlyList<PaperRun> runs,
+    public static void Write(PaperPipelineOptions o, PaperPreset preset, PaperRunPlan plan, PaperData data, IReadOnlyList<PaperRun> runs,
         IReadOnlyList<string> warnings, TextWriter log)
     {
+        int imageSize = plan.ImageSize;
         var split = data.Split;
         var results = runs.Select(r => r.Result).ToArray();
         ResultsTable.Write(o.Report, results);
@@ -18,6 +19,8 @@ internal static class PaperReport
         md.AppendLine($"Test classes: {split.Test.ClassCount:N0}, test images: {split.Test.Records.Count:N0}; crops {imageSize} px; " +
             $"Recall@K over {(o.SopQueries is int q ? $"{q:N0} random queries against the full test gallery" : "every test image as a query")}, self-match excluded.");
         if (o.CrossQuality) md.AppendLine("Cross-quality: the teacher is evaluated on clean test images, the students on degraded ones.");
+        md.AppendLine().AppendLine($"Training: {plan.Reason}.");
+        if (plan.DefaultedSizes.Count > 0) md.AppendLine($"Sizes from the {plan.Recipe.Name} recipe: {string.Join(", ", plan.DefaultedSizes)}.");
         foreach (var w in warnings) md.AppendLine().AppendLine($"> {w}");
         if (data.Skipped.Count > 0)
         {

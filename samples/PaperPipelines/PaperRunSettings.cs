@@ -15,14 +15,17 @@ internal static class PaperRunSettings
         return Settings(o);
     }
 
+    // --recipe is recorded as the recipe it resolves to: "auto" that picked scratch resumes with "--recipe scratch" too.
     private static RunSettings Settings(PaperPipelineOptions o) => new RunSettings { Sample = "paper-pipelines" }
         .With("--dataset", o.Dataset.ToString().ToLowerInvariant()).With("--seed", o.Seed)
+        .With("--recipe", PaperRunPlan.Resolve(o, PaperPreset.For(o.Dataset)).Recipe.Name)
         .With("--image-size", o.ImageSize).With("--epochs", o.Epochs).With("--teacher-epochs", o.TeacherEpochs)
         .With("--max-steps", o.MaxSteps).With("--batches-per-epoch", o.BatchesPerEpoch)
         .With("--teacher", o.Teacher).With("--student", o.Students).With("--embedding-dim", o.EmbeddingDimension)
         .With("--base-width", o.BaseWidth).With("--small-stem", o.SmallStem?.ToString() ?? "auto")
         .With("--teacher-weights", o.TeacherWeights).With("--student-weights", o.StudentWeights).With("--teacher-checkpoint", o.TeacherCheckpoint)
-        .With("--methods", o.Methods).With("--lr", o.LearningRate)
+        .With("--methods", o.Methods).With("--lr", o.LearningRate).With("--teacher-lr", o.TeacherLearningRate)
+        .With("--distilled-metric-weights", o.DistilledMetricWeights is null ? null : PaperSettings.FormatMetricWeights(o.DistilledMetricWeights))
         .With("--lambda-absolute", o.AbsoluteWeight).With("--lambda-relative", o.RelativeWeight)
         .With("--hint-weight", o.HintWeight).With("--attention-weight", o.AttentionWeight).With("--feature-taps", o.FeatureTaps)
         .With("--unlabelled", o.Unlabelled).With("--unlabelled-ratio", o.UnlabelledRatio)

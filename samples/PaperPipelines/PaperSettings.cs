@@ -8,7 +8,8 @@ using Spectre.Console.Cli;
 namespace EmbeddingDistillation.Samples.PaperPipelines;
 
 /// <summary>
-/// The paper pipelines' command line. Unset options take the dataset's <see cref="PaperPreset"/>;
+/// The paper pipelines' command line. Unset options take the recipe's value (<c>--recipe</c>: the dataset's
+/// <see cref="PaperPreset"/> or <see cref="ScratchRecipe"/>, combined as <see cref="PaperRunPlan"/> describes);
 /// <see cref="Validate"/> checks every value (and that the input files exist) before any work starts, and
 /// <see cref="ToOptions"/> turns the settings into <see cref="PaperPipelineOptions"/>.
 /// </summary>
@@ -35,8 +36,13 @@ public sealed class PaperSettings : CommandSettings
     [Description("Training classes held out for best-epoch selection, 0 to 0.99 (default 0, as the paper)")]
     public double? ValidationFraction { get; init; }
 
+    [CommandOption("--recipe <NAME>")]
+    [Description("Hyperparameters: paper (the authors', for ImageNet-initialised backbones), scratch (validated without pretrained weights) or auto (paper when ImageNet weights are given for the teacher and every student, else scratch). Explicit options below override the recipe")]
+    [DefaultValue("auto")]
+    public string Recipe { get; init; } = "auto";
+
     [CommandOption("--image-size <S>")]
-    [Description("Crop size, 8-1024 (default 224; resize = round(S*256/224))")]
+    [Description("Crop size, 8-1024 (recipe: paper 224, scratch 64; resize = round(S*256/224))")]
     public int? ImageSize { get; init; }
 
     [CommandOption("--skip-corrupt-images")]
@@ -45,15 +51,15 @@ public sealed class PaperSettings : CommandSettings
 
     // Networks
     [CommandOption("--teacher <NAME>")]
-    [Description("Default resnet101 (resnet18/34/50/101, mobilenetv1-W, mobilenetv2-W)")]
+    [Description("Recipe: paper resnet101, scratch resnet18 (resnet18/34/50/101, mobilenetv1-W, mobilenetv2-W)")]
     public string? Teacher { get; init; }
 
     [CommandOption("--student <LIST>")]
-    [Description("Comma list of student networks (default mobilenetv1-0.25,resnet18)")]
+    [Description("Comma list of student networks (recipe: paper mobilenetv1-0.25,resnet18; scratch mobilenetv1-0.25)")]
     public string? Student { get; init; }
 
     [CommandOption("--embedding-dim <D>")]
-    [Description("Embedding dimension, 1-4096 (default 512)")]
+    [Description("Embedding dimension, 1-4096 (recipe: paper 512, scratch 128)")]
     public int? EmbeddingDim { get; init; }
 
     [CommandOption("--teacher-weights <FILE>")]
@@ -69,24 +75,24 @@ public sealed class PaperSettings : CommandSettings
     public string? TeacherCheckpoint { get; init; }
 
     [CommandOption("--base-width <N>")]
-    [Description("ResNet base width (default 64; tiny networks for smoke runs)")]
+    [Description("ResNet base width (recipe: paper 64, scratch 16; tiny networks for smoke runs)")]
     public int? BaseWidth { get; init; }
 
     [CommandOption("--small-stem <MODE>")]
-    [Description("Stride-1 stem for small crops: on, off or auto (default auto: on for crops <= 64 px)")]
+    [Description("Stride-1 stem for small crops: on, off or auto (default auto: on for crops <= 64 px with the paper recipe, <= 32 px with the scratch recipe)")]
     public string? SmallStem { get; init; }
 
     // Training
     [CommandOption("--epochs <N>")]
-    [Description("Student epochs (default: CUB 2000, Cars 3000, SOP 50, as the original script)")]
+    [Description("Student epochs, and the teacher's without --teacher-epochs (recipe: paper CUB 2000, Cars 3000, SOP 50, as the original script; scratch 30)")]
     public int? Epochs { get; init; }
 
     [CommandOption("--teacher-epochs <N>")]
-    [Description("Teacher epochs (default: --epochs)")]
+    [Description("Teacher epochs (default: --epochs, else the recipe's: paper as the students, scratch 20)")]
     public int? TeacherEpochs { get; init; }
 
     [CommandOption("--batches-per-epoch <N>")]
-    [Description("Default: training classes / 4")]
+    [Description("Batches per epoch (recipe: paper training classes / 4, the original code's epoch; scratch a full pass, training images / 64)")]
     public int? BatchesPerEpoch { get; init; }
 
     [CommandOption("--max-steps <N>")]
@@ -94,20 +100,28 @@ public sealed class PaperSettings : CommandSettings
     public int? MaxSteps { get; init; }
 
     [CommandOption("--lr <X>")]
-    [Description("Adam learning rate (default: 1e-5 CUB/Cars, 1e-6 SOP)")]
+    [Description("Learning rate of every run (recipe: paper Adam 1e-5 CUB/Cars, 1e-6 SOP; scratch AdamW, teacher 1e-3, students 1e-2)")]
     public double? Lr { get; init; }
+
+    [CommandOption("--teacher-lr <X>")]
+    [Description("Learning rate of the teacher alone (default: --lr, else the recipe's)")]
+    public double? TeacherLr { get; init; }
 
     [CommandOption("--methods <LIST>")]
     [Description("Comma list (default baseline,absolute,relative); a method is '+'-joined terms: absolute, relative, rkd, hint, attention (e.g. relative+attention)")]
     public string? Methods { get; init; }
 
     [CommandOption("--lambda-absolute <X>")]
-    [Description("Default: CUB 1.0, Cars 1.5, SOP 2.0")]
+    [Description("Recipe: paper CUB 1.0, Cars 1.5, SOP 2.0; scratch 5")]
     public double? LambdaAbsolute { get; init; }
 
     [CommandOption("--lambda-relative <X>")]
-    [Description("Default: CUB 0.3, Cars 0.1, SOP 1.0")]
+    [Description("Recipe: paper CUB 0.3, Cars 0.1, SOP 1.0 on ||D_S - D_T||_F; scratch 10 per pair, on ||D_S - D_T||_F / N")]
     public double? LambdaRelative { get; init; }
+
+    [CommandOption("--distilled-metric-weights <LIST>")]
+    [Description("Weight of the students' own metric loss per distilled method, e.g. absolute=0,relative=1, replacing the recipe's for the methods listed (others: the recipe's, default 1; the baseline always 1)")]
+    public string? DistilledMetricWeights { get; init; }
 
     [CommandOption("--hint-weight <X>")]
     [DefaultValue(1.0)]
@@ -187,6 +201,29 @@ public sealed class PaperSettings : CommandSettings
     [Description("Delete what an earlier run wrote in --report, then start again (other files are kept)")]
     public bool Overwrite { get; init; }
 
+    // Generating a dataset instead of running the pipeline
+    [CommandOption("--make-synthetic-cub <DIR>")]
+    [Description("Write the synthetic fine-grained dataset as a CUB-200-2011 folder at DIR (new or empty) and exit; then run the pipeline with --dataset cub --root DIR (docs/datasets.md)")]
+    public string? MakeSyntheticCub { get; init; }
+
+    [CommandOption("--synthetic-classes <N>")]
+    [Description("--make-synthetic-cub: classes, 2-200; the first half get CUB ids 1.. (train), the second half 101.. (test) (default 200)")]
+    public int? SyntheticClasses { get; init; }
+
+    [CommandOption("--synthetic-images-per-class <N>")]
+    [Description("--make-synthetic-cub: images per class, at least 2 (default 30)")]
+    public int? SyntheticImagesPerClass { get; init; }
+
+    [CommandOption("--synthetic-size <PX>")]
+    [Description("--make-synthetic-cub: image side in pixels, 8-1024 (default 64)")]
+    public int? SyntheticSize { get; init; }
+
+    /// <summary>The recipe names <c>--recipe</c> accepts.</summary>
+    private static readonly Dictionary<string, RecipeChoice> RecipeNames = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["auto"] = RecipeChoice.Auto, ["paper"] = RecipeChoice.Paper, ["scratch"] = RecipeChoice.Scratch,
+    };
+
     /// <summary>The dataset names <c>--dataset</c> accepts.</summary>
     private static readonly Dictionary<string, PaperDataset> DatasetNames = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -198,12 +235,13 @@ public sealed class PaperSettings : CommandSettings
     /// <summary>The pipeline's options (call after <see cref="Validate"/> succeeded).</summary>
     public PaperPipelineOptions ToOptions() => new()
     {
-        Dataset = DatasetNames[Dataset!], Root = Root!, Report = Report, Device = Device, Seed = Seed, Threads = Threads,
+        Dataset = DatasetNames[Dataset!], Root = Root!, Report = Report, Device = Device, Seed = Seed, Threads = Threads, Recipe = RecipeNames[Recipe],
         ImageSize = ImageSize, Epochs = Epochs, TeacherEpochs = TeacherEpochs, MaxSteps = MaxSteps, BatchesPerEpoch = BatchesPerEpoch,
-        Teacher = Teacher, Students = Student is null ? null : List(Student), EmbeddingDimension = EmbeddingDim, BaseWidth = BaseWidth ?? 64,
+        Teacher = Teacher, Students = Student is null ? null : List(Student), EmbeddingDimension = EmbeddingDim, BaseWidth = BaseWidth,
         SmallStem = SmallStemMode(), TeacherWeights = TeacherWeights, StudentWeights = StudentWeights is null ? null : List(StudentWeights),
         TeacherCheckpoint = TeacherCheckpoint, Methods = Methods is null ? ["baseline", "absolute", "relative"] : List(Methods.ToLowerInvariant()),
-        LearningRate = Lr, AbsoluteWeight = LambdaAbsolute, RelativeWeight = LambdaRelative, HintWeight = HintWeight, AttentionWeight = AttentionWeight,
+        LearningRate = Lr, TeacherLearningRate = TeacherLr, DistilledMetricWeights = DistilledMetricWeights is null ? null : MetricWeights(DistilledMetricWeights),
+        AbsoluteWeight = LambdaAbsolute, RelativeWeight = LambdaRelative, HintWeight = HintWeight, AttentionWeight = AttentionWeight,
         FeatureTaps = FeatureTaps, Unlabelled = Unlabelled, UnlabelledRatio = UnlabelledRatio, CrossQuality = CrossQuality, Checkpoints = Checkpoints,
         LowQuality = new LowQualityOptions { DownscaleFactor = LqDownscale, JpegQuality = LqJpeg == "none" ? null : int.Parse(LqJpeg, CultureInfo.InvariantCulture) },
         SopQueries = SopQueries, MaxClasses = MaxClasses, MaxImagesPerClass = MaxImagesPerClass, ValidationFraction = ValidationFraction ?? 0,
@@ -214,6 +252,9 @@ public sealed class PaperSettings : CommandSettings
     public override ValidationResult Validate()
     {
         var check = new OptionChecks();
+        if (MakeSyntheticCub is not null) return SyntheticCubMaker.Validate(this, check).Result();
+        if (SyntheticClasses is not null || SyntheticImagesPerClass is not null || SyntheticSize is not null)
+            check.Fail("Options --synthetic-classes, --synthetic-images-per-class and --synthetic-size apply to --make-synthetic-cub only.");
         if (Dataset is null) check.Fail("Missing --dataset cub|cars|sop.");
         else if (!DatasetNames.ContainsKey(Dataset)) check.Fail($"Option --dataset: '{Dataset}' is not a benchmark; use cub, cars or sop.");
         if (string.IsNullOrWhiteSpace(Root)) check.Fail("Missing --root PATH (the extracted dataset folder; see docs/paper.md).");
@@ -228,7 +269,8 @@ public sealed class PaperSettings : CommandSettings
             .Require(TeacherCheckpoint is null || !Directory.Exists(TeacherCheckpoint), $"Option --teacher-checkpoint: '{TeacherCheckpoint}' is a folder; give a file name.")
             .AtLeast("--epochs", Epochs, 1).AtLeast("--teacher-epochs", TeacherEpochs, 1)
             .AtLeast("--batches-per-epoch", BatchesPerEpoch, 1).AtLeast("--max-steps", MaxSteps, 1)
-            .Positive("--lr", Lr).NonNegative("--lambda-absolute", LambdaAbsolute).NonNegative("--lambda-relative", LambdaRelative)
+            .OneOf("--recipe", Recipe.ToLowerInvariant(), RecipeNames.Keys)
+            .Positive("--lr", Lr).Positive("--teacher-lr", TeacherLr).NonNegative("--lambda-absolute", LambdaAbsolute).NonNegative("--lambda-relative", LambdaRelative)
             .NonNegative("--hint-weight", HintWeight).NonNegative("--attention-weight", AttentionWeight)
             .DirectoryExists("--unlabelled", Unlabelled).Positive("--unlabelled-ratio", UnlabelledRatio)
             .Require(double.IsFinite(LqDownscale) && LqDownscale >= 1, $"Option --lq-downscale must be a finite number >= 1, got {LqDownscale.ToString(CultureInfo.InvariantCulture)}.")
@@ -262,6 +304,8 @@ public sealed class PaperSettings : CommandSettings
             foreach (var term in m.Split('+').Where(t => !PaperObjectives.Terms.Contains(t)))
                 check.Fail($"Option --methods: unknown term '{term}' in '{m}'; use baseline, or '+'-joined terms of {string.Join(", ", PaperObjectives.Terms)}.");
         if (methods.Distinct().Count() != methods.Length) check.Fail($"Option --methods lists a method twice: '{Methods}'.");
+        if (DistilledMetricWeights is not null && MetricWeights(DistilledMetricWeights) is null)
+            check.Fail($"Option --distilled-metric-weights: '{DistilledMetricWeights}' is not a comma list of method=weight (a distillation method, a weight >= 0), e.g. absolute=0,relative=1.");
         if (Unlabelled is not null && (Methods is null ? false : methods.All(m => m == "baseline")))
             check.Fail("Option --unlabelled needs a distillation method in --methods (unlabelled batches carry only the distillation terms).");
     }
@@ -274,4 +318,23 @@ public sealed class PaperSettings : CommandSettings
     };
 
     private static string[] List(string value) => value.Split(',', StringSplitOptions.TrimEntries);
+
+    /// <summary>Parses <c>method=weight,...</c> (methods of '+'-joined distillation terms, weights finite and >= 0); null when malformed.</summary>
+    internal static Dictionary<string, double>? MetricWeights(string text)
+    {
+        var result = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var item in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = item.Split('=', StringSplitOptions.TrimEntries);
+            if (parts.Length != 2 || parts[0].Length == 0 || parts[0].ToLowerInvariant().Split('+').Any(t => !PaperObjectives.Terms.Contains(t))
+                || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var w)
+                || !(w >= 0) || double.IsInfinity(w) || !result.TryAdd(parts[0].ToLowerInvariant(), w))
+                return null;
+        }
+        return result.Count > 0 ? result : null;
+    }
+
+    /// <summary>The canonical text of a metric-weight list (run-settings.json): sorted, invariant culture.</summary>
+    internal static string FormatMetricWeights(IReadOnlyDictionary<string, double> weights) =>
+        string.Join(",", weights.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value.ToString(CultureInfo.InvariantCulture)}"));
 }

@@ -36,6 +36,14 @@ public sealed class PaperArgumentsTests : IDisposable
     [InlineData(new[] { "--dataset", "cub", "--root", "ROOT", "--small-stem", "maybe" }, "Option --small-stem: 'maybe' is not one of")]
     [InlineData(new[] { "--dataset", "cub", "--root", "ROOT", "--resume", "--overwrite" }, "--resume and --overwrite contradict")]
     [InlineData(new[] { "cub" }, "Unexpected argument 'cub'")]
+    [InlineData(new[] { "--dataset", "cub", "--root", "ROOT", "--recipe", "fast" }, "Option --recipe: 'fast' is not one of auto, paper, scratch")]
+    [InlineData(new[] { "--dataset", "cub", "--root", "ROOT", "--teacher-lr", "0" }, "Option --teacher-lr must be a finite number > 0, got 0")]
+    [InlineData(new[] { "--dataset", "cub", "--root", "ROOT", "--distilled-metric-weights", "baseline=1" }, "Option --distilled-metric-weights: 'baseline=1' is not a comma list of method=weight")]
+    [InlineData(new[] { "--dataset", "cub", "--root", "ROOT", "--distilled-metric-weights", "absolute=-1" }, "Option --distilled-metric-weights: 'absolute=-1'")]
+    [InlineData(new[] { "--dataset", "cub", "--root", "ROOT", "--synthetic-size", "64" }, "apply to --make-synthetic-cub only")]
+    [InlineData(new[] { "--make-synthetic-cub", "ROOT/new", "--dataset", "cub" }, "Option --make-synthetic-cub writes a dataset and exits")]
+    [InlineData(new[] { "--make-synthetic-cub", "ROOT/new", "--synthetic-classes", "201" }, "Option --synthetic-classes must be in [2, 200], got 201")]
+    [InlineData(new[] { "--make-synthetic-cub", "ROOT/new", "--synthetic-size", "4" }, "Option --synthetic-size must be in [8, 1024], got 4")]
     public void ErrorsNameTheOptionAndTheValue(string[] args, string expected)
     {
         args = args.Select(a => a.Replace("ROOT", _root, StringComparison.Ordinal)).ToArray();
@@ -48,6 +56,8 @@ public sealed class PaperArgumentsTests : IDisposable
     {
         var o = Parse("--dataset", "cars", "--root", _root);
         Assert.Equal(PaperDataset.Cars, o.Dataset);
+        Assert.Equal(RecipeChoice.Auto, o.Recipe);
+        Assert.Equal(RecipeChoice.Scratch, Parse("--dataset", "cars", "--root", _root, "--recipe", "Scratch").Recipe);
         Assert.Null(o.ImageSize);
         Assert.Equal(["baseline", "absolute", "relative"], o.Methods);
         Assert.False(o.CrossQuality);

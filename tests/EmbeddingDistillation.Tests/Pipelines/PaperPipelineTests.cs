@@ -7,7 +7,10 @@ using Xunit.Abstractions;
 
 namespace EmbeddingDistillation.Tests.Pipelines;
 
-/// <summary>The paper pipeline end to end on a generated CUB-layout fixture with tiny networks at 32 px.</summary>
+/// <summary>
+/// The paper pipeline end to end on a generated CUB-layout fixture with tiny networks at 32 px. Without weight files
+/// <c>--recipe auto</c> picks the scratch recipe, so most tests here run it; the first one runs the paper's recipe.
+/// </summary>
 public class PaperPipelineTests(ITestOutputHelper output)
 {
     internal static string[] TinyArgs(PaperFixture f, string report, params string[] extra) =>
@@ -22,7 +25,7 @@ public class PaperPipelineTests(ITestOutputHelper output)
     {
         var clock = Stopwatch.StartNew();
         using var f = new PaperFixture();
-        var options = PaperArgumentsTests.Parse(TinyArgs(f, f.Report, "--methods", "baseline,absolute,relative,rkd,hint,attention"));
+        var options = PaperArgumentsTests.Parse(TinyArgs(f, f.Report, "--methods", "baseline,absolute,relative,rkd,hint,attention", "--recipe", "paper"));
         var log = new StringWriter();
         var result = new PaperPipeline(options, log).Run();
         clock.Stop();
@@ -33,7 +36,8 @@ public class PaperPipelineTests(ITestOutputHelper output)
         Assert.Contains("CUB-200-2011", text);
         Assert.Contains("5,864", text);   // the paper's counts are printed beside the fixture's
         Assert.Contains("5,924", text);
-        Assert.Single(text.Split('\n'), l => l.Contains("WARNING: no ImageNet weights", StringComparison.Ordinal));
+        Assert.Contains("recipe paper (--recipe paper)", text);
+        Assert.Single(text.Split('\n'), l => l.Contains("WARNING: no ImageNet weights", StringComparison.Ordinal) && l.Contains("--recipe scratch", StringComparison.Ordinal));
         // Two epochs of two batches learn next to nothing: the collapse check says so, naming each run.
         Assert.Contains(text.Split('\n'), l => l.Contains("WARNING: run 'mobilenetv1-0.25-16-baseline' learned nothing usable", StringComparison.Ordinal));
         Assert.Contains("learned nothing usable", File.ReadAllText(Path.Combine(f.Report, "results.md")));

@@ -59,6 +59,40 @@ public sealed class PaperCommandLineTests : IDisposable
     }
 
     [Fact]
+    public void ResumeWithAnotherRecipeIsRefusedAndAutoResumesTheRecipeItPicked()
+    {
+        string[] first = ["--dataset", "cub", "--root", _root, "--report", Report, "--recipe", "scratch"];
+        PaperArgumentsTests.Parse(first).RunSettings().Write(Directory.CreateDirectory(Report).FullName);
+
+        var (code, _, error) = SampleRun.Run<PaperCommand>(PaperCommand.Info, [.. first[..^1], "paper", "--resume"]);
+        Assert.Equal(ExitCodes.UsageError, code);
+        Assert.Contains("--recipe: 'scratch' in the report, 'paper' now", error);
+
+        // Without weights, auto picks scratch: the same run, so it resumes (and then fails on the empty --root: exit 1).
+        var auto = SampleRun.Run<PaperCommand>(PaperCommand.Info, [.. first[..^2], "--resume"]);
+        Assert.Equal(ExitCodes.RuntimeFailure, auto.ExitCode);
+        Assert.Contains("annotation file not found", auto.Error);
+    }
+
+    [Fact]
+    public void MakeSyntheticCubWritesAFolderThePipelineReadsAndNeverOverwritesOne()
+    {
+        string dir = Path.Combine(_root, "synthetic-cub");
+        string[] args = ["--make-synthetic-cub", dir, "--synthetic-classes", "4", "--synthetic-images-per-class", "3", "--synthetic-size", "16", "--seed", "2"];
+        var output = new StringWriter();
+        Assert.Equal(ExitCodes.Success, SyntheticCubMaker.Run(SampleApp.Parse<PaperSettings>(args), output));
+        Assert.Contains("4 classes x 3 JPEGs of 16 px (2 training classes, ids 1-2; 2 test classes, ids 101-102)", output.ToString());
+        var layout = EmbeddingDistillation.Vision.Cub200.Read(dir);
+        Assert.Equal([1, 2, 101, 102], layout.ClassIds);
+        Assert.Equal(12, layout.Records.Count);
+
+        var again = SampleRun.Run<PaperCommand>(PaperCommand.Info, args);
+        Assert.Equal(ExitCodes.UsageError, again.ExitCode);
+        Assert.Contains("already holds files", again.Error);
+        Assert.Equal(12, EmbeddingDistillation.Vision.Cub200.Read(dir).Records.Count);
+    }
+
+    [Fact]
     public void HelpAndVersionExitWithZero()
     {
         Assert.Equal(ExitCodes.Success, SampleRun.Run<PaperCommand>(PaperCommand.Info, "--help").ExitCode);
