@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Records the current public API of the packages in src/*/PublicAPI.Unshipped.txt (Microsoft.CodeAnalysis.PublicApiAnalyzers).
 # Run it after an intentional public API change; review the diff of the .txt files like any other change.
-# Additions come from RS0016 (not declared), removals from RS0017 (declared but gone).
+# Additions come from RS0016 (not declared), removals from RS0017 (declared but gone). Only PublicAPI.Unshipped.txt is
+# edited: removing a member of PublicAPI.Shipped.txt (0.1.0) is a breaking change, left for a person to decide (and
+# build/check-packages.sh fails on it against build/api-baseline).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for project in ${ED_API_PROJECTS:-src/EmbeddingDistillation src/EmbeddingDistillation.Vision src/EmbeddingDistillation.Onnx}; do

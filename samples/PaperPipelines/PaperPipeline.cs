@@ -20,6 +20,9 @@ namespace EmbeddingDistillation.Samples.PaperPipelines;
 /// </summary>
 public sealed class PaperPipeline
 {
+    // The pipeline programs against the interface; any ITrainer can stand in.
+    private static readonly ITrainer _trainer = new Trainer();
+
     /// <summary>Everything the pipeline writes into its report folder (what <c>--overwrite</c> deletes).</summary>
     internal static readonly SampleOutputs Outputs = new(
         ["results.csv", "results.md", "summary.txt", "teacher.weights", PaperReport.SkippedImagesFile, "training-loss.png", "recall-at-k.png"],
@@ -149,7 +152,7 @@ public sealed class PaperPipeline
     }
 
     /// <summary>The teacher: reloaded when an earlier session finished it, loaded from --teacher-checkpoint when that exists, else trained.</summary>
-    private (TrainingResult? Training, int LabelledSteps) TrainOrLoadTeacher(EmbeddingNetwork teacher, PaperData data, CancellationToken ct)
+    private (TrainingResult? Training, int LabelledSteps) TrainOrLoadTeacher(IEmbeddingNetwork teacher, PaperData data, CancellationToken ct)
     {
         string teacherFile = _o.TeacherCheckpoint ?? Path.Combine(_o.Report, "teacher.weights");
         var folder = new RunFolder(RunPath("teacher"), teacherFile);
@@ -195,7 +198,7 @@ public sealed class PaperPipeline
     }
 
     /// <summary>Trains one run in its folder and records it as finished, or reloads it when an earlier session finished it.</summary>
-    private (TrainingResult Result, (int Labelled, int Unlabelled) Steps) TrainOrReload(string title, RunFolder folder, EmbeddingNetwork network,
+    private (TrainingResult Result, (int Labelled, int Unlabelled) Steps) TrainOrReload(string title, RunFolder folder, IEmbeddingNetwork network,
         TrainingObjective objective, TrainingData data, TrainingOptions options, CancellationToken cancellationToken)
     {
         if (folder.IsFinished)
@@ -206,7 +209,7 @@ public sealed class PaperPipeline
         }
         options = options with { CheckpointDirectory = Checkpoints ? folder.Path : null };
         var counter = new StepCounter();
-        var result = _runner(title, outer => new Trainer().Fit(network, objective, data, options, counter.Wrap(outer), cancellationToken));
+        var result = _runner(title, outer => _trainer.Fit(network, objective, data, options, counter.Wrap(outer), cancellationToken));
         _log.WriteLine($"  {title}: {result.Steps} steps ({counter.Labelled} labelled{(counter.Unlabelled > 0 ? $" + {counter.Unlabelled} unlabelled" : "")}) in {result.Elapsed.TotalSeconds:F1} s, " +
             $"{result.ImagesPerSecond.ToString("F1", CultureInfo.InvariantCulture)} training images/s{(result.Resumed ? " (resumed from its checkpoint)" : "")}.");
         if (result.Cancelled)
@@ -218,7 +221,7 @@ public sealed class PaperPipeline
         return (result, (counter.Labelled, counter.Unlabelled));
     }
 
-    private PaperRun Evaluate(string name, ModelRole role, EmbeddingNetwork network, ImageDataset test, TrainingResult? training,
+    private PaperRun Evaluate(string name, ModelRole role, IEmbeddingNetwork network, ImageDataset test, TrainingResult? training,
         int labelledSteps, int unlabelledSteps, CancellationToken cancellationToken)
     {
         var ks = _preset.RecallKs.Concat(ResultsTable.CsvRecallKs).Distinct().Order().ToArray();
@@ -243,7 +246,7 @@ public sealed class PaperPipeline
         return new PaperRun(name, training, labelledSteps, unlabelledSteps, row, test.Name);
     }
 
-    private void LoadImageNet(EmbeddingNetwork network, string? path, bool smallStem, string role)
+    private void LoadImageNet(IEmbeddingNetwork network, string? path, bool smallStem, string role)
     {
         if (path is null) return;
         // A small-input stem changes conv1's shape: load everything else.

@@ -101,8 +101,8 @@ public sealed record PaperPipelineOptions
     /// <summary>Weight of the hint (FitNets) term. Default 1.</summary>
     public double HintWeight { get; init; } = 1.0;
 
-    /// <summary>Weight of the attention-transfer term. Default 1000 (the beta of Zagoruyko &amp; Komodakis on this mean-squared form).</summary>
-    public double AttentionWeight { get; init; } = 1000.0;
+    /// <summary>Weight of the attention-transfer term. Default 500: the reference code adds beta/2 x the sum of the per-pair losses with beta = 1000 (Zagoruyko &amp; Komodakis).</summary>
+    public double AttentionWeight { get; init; } = 500.0;
 
     /// <summary>
     /// Taps of hint and attention as <c>teacherTap:studentTap</c>, e.g. <c>layer3:stage4</c>. Null (default): the

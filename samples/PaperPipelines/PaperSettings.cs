@@ -128,8 +128,8 @@ public sealed class PaperSettings : CommandSettings
     public double HintWeight { get; init; } = 1.0;
 
     [CommandOption("--attention-weight <X>")]
-    [DefaultValue(1000.0)]
-    public double AttentionWeight { get; init; } = 1000.0;
+    [DefaultValue(500.0)]
+    public double AttentionWeight { get; init; } = 500.0;
 
     [CommandOption("--feature-taps <T:S>")]
     [Description("teacher:student taps of hint/attention (default: same stride, e.g. layer3:stage4)")]

@@ -26,11 +26,11 @@ public static class ScratchRecipe
     public const string StudentLoss = "multi-similarity";
     public const double StudentLearningRate = 1e-2;
     public const int StudentEpochs = 30;
-    public const double AbsoluteWeight = 5.0;
+    public const double AbsoluteWeight = 20.0;
     /// <summary>lambda of the relative term per pair (<see cref="RelativeReduction.RootMeanSquare"/>: || D_S - D_T ||_F / N).</summary>
-    public const double RelativeWeight = 10.0;
-    public const double RkdDistanceWeight = 1.0;
-    public const double RkdAngleWeight = 2.0;
+    public const double RelativeWeight = 300.0;
+    public const double RkdDistanceWeight = 100.0;
+    public const double RkdAngleWeight = 200.0;
     /// <summary>
     /// The quickstart's options of the metric losses it may choose: a margin-0 triplet collapses from scratch, so 0.1;
     /// contrastive with margins 0 and 0.5 (the others take their defaults).
@@ -42,7 +42,10 @@ public static class ScratchRecipe
     };
 
     /// <summary>The students' own metric-loss weight per distilled method (<c>--distilled-metric-weights</c>; unlisted: 1).</summary>
-    public static readonly IReadOnlyDictionary<string, double> DistilledMetricWeights = new Dictionary<string, double>();
+    public static readonly IReadOnlyDictionary<string, double> DistilledMetricWeights = new Dictionary<string, double>
+    {
+        ["absolute"] = 0, ["relative"] = 0, ["rkd"] = 0, ["absolute+relative"] = 0,
+    };
 
     // Sizes when the command line names none: small enough for a CPU.
     public const int ImageSize = 64;
