@@ -18,7 +18,8 @@ internal static class Checkpoints
 {
     private static ReadOnlySpan<byte> Magic => "EDCKPT01"u8;
 
-    public static void Save(string path, RunState state, nn.Module network, Optimizer optimizer, IReadOnlyList<nn.Module> lossModules)
+    public static void Save(string path, RunState state, nn.Module network, Optimizer optimizer, IReadOnlyList<nn.Module> lossModules,
+        IReadOnlyList<TeacherEmbeddingCache?>? caches = null)
     {
         ChecksummedFile.Write(path, Magic, stream =>
         {
@@ -30,11 +31,25 @@ internal static class Checkpoints
             foreach (var m in lossModules) WriteBlock(w, ModuleBytes(m));
             using (var rng = torch.random.get_rng_state())
                 WriteBlock(w, rng.data<byte>().ToArray());
+            // Teacher caches last: a checkpoint written before they were saved simply ends here.
+            caches ??= [];
+            w.Write(caches.Count);
+            foreach (var cache in caches)
+            {
+                using var ms = new MemoryStream();
+                using (var cw = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true))
+                {
+                    cw.Write(cache is not null);
+                    cache?.Write(cw);
+                }
+                WriteBlock(w, ms.ToArray());
+            }
         });
     }
 
     /// <summary>Loads a checkpoint into the given objects and returns its run state.</summary>
-    public static RunState Load(string path, nn.Module network, Optimizer optimizer, IReadOnlyList<nn.Module> lossModules)
+    public static RunState Load(string path, nn.Module network, Optimizer optimizer, IReadOnlyList<nn.Module> lossModules,
+        IReadOnlyList<TeacherEmbeddingCache?>? caches = null, Device? device = null)
     {
         var payload = ChecksummedFile.ReadVerified(path, Magic, "EmbeddingDistillation training checkpoint");
         using var r = new BinaryReader(new MemoryStream(payload.ToArray(), writable: false));
@@ -58,6 +73,23 @@ internal static class Checkpoints
         for (int i = 0; i < count; i++) LoadModule(lossModules[i], ReadBlock(r), path, $"loss module {i}");
         var rng = ReadBlock(r);
         using (var t = torch.tensor(rng, dtype: ScalarType.Byte)) torch.random.set_rng_state(t);
+        if (r.BaseStream.Position == r.BaseStream.Length) return state; // written before teacher caches were saved
+        int saved = r.ReadInt32();
+        for (int i = 0; i < saved; i++)
+        {
+            using var cr = new BinaryReader(new MemoryStream(ReadBlock(r)));
+            if (!cr.ReadBoolean()) continue;
+            var cache = caches is not null && i < caches.Count ? caches[i] : null;
+            if (cache is null) continue; // this run does not cache (e.g. another teacher view): it embeds afresh
+            try
+            {
+                cache.Read(cr, device ?? CPU);
+            }
+            catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
+            {
+                throw new InvalidDataException($"Checkpoint '{path}': {e.Message}", e);
+            }
+        }
         return state;
     }
 

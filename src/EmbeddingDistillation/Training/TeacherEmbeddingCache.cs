@@ -40,5 +40,41 @@ internal sealed class TeacherEmbeddingCache : IDisposable
         return _table.index_select(0, all);
     }
 
+    /// <summary>
+    /// Writes the filled rows and the table, so that a resumed run starts with exactly this cache: which images are
+    /// embedded, and in which batch, decides the teacher's targets to the last bit (a convolution's result depends on
+    /// the batch it runs in), so a cache rebuilt after a resume would not give the uninterrupted run's numbers.
+    /// </summary>
+    public void Write(BinaryWriter w)
+    {
+        w.Write(_filled.Length);
+        foreach (var f in _filled) w.Write(f);
+        w.Write(_table is not null);
+        if (_table is null) return;
+        w.Write(_table.shape[1]);
+        using var cpu = _table.detach().to(CPU).to_type(ScalarType.Float64).clone();
+        foreach (var v in cpu.data<double>()) w.Write(v);
+        w.Write((int)_table.dtype);
+    }
+
+    /// <summary>Restores what <see cref="Write"/> wrote; the table goes to <paramref name="device"/>.</summary>
+    public void Read(BinaryReader r, Device device)
+    {
+        int count = r.ReadInt32();
+        if (count != _filled.Length)
+            throw new InvalidDataException($"the teacher cache was saved for {count} images, this run has {_filled.Length}.");
+        for (int i = 0; i < count; i++) _filled[i] = r.ReadBoolean();
+        _table?.Dispose();
+        _table = null;
+        if (!r.ReadBoolean()) return;
+        long columns = r.ReadInt64();
+        var values = new double[count * columns];
+        for (long i = 0; i < values.Length; i++) values[i] = r.ReadDouble();
+        var dtype = (ScalarType)r.ReadInt32();
+        using var host = tensor(values, [count, columns]);
+        _table = host.to_type(dtype).to(device);
+        _table.DetachFromDisposeScope();
+    }
+
     public void Dispose() => _table?.Dispose();
 }

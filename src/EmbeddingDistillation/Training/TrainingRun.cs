@@ -78,9 +78,13 @@ internal sealed class TrainingRun : IDisposable
         _state = new RunState { Seed = options.Seed };
         _lastPath = options.CheckpointDirectory is null ? null : Path.Combine(options.CheckpointDirectory, Trainer.LastCheckpointFile);
         _bestPath = options.CheckpointDirectory is null ? null : Path.Combine(options.CheckpointDirectory, Trainer.BestWeightsFile);
+        bool useCache = _teacher is not null && options.TeacherView == TeacherView.Clean && options.CacheTeacherOutputs
+            && objective.TeacherTaps.Count == 0;
+        _cache = useCache ? new TeacherEmbeddingCache(data.Train.Count) : null;
+        _unlabelledCache = useCache && data.Unlabelled is not null ? new TeacherEmbeddingCache(data.Unlabelled.Count) : null;
         if (_lastPath is not null && options.Resume && File.Exists(_lastPath))
         {
-            _state = Checkpoints.Load(_lastPath, network.Module, _optimizer, _lossModules);
+            _state = Checkpoints.Load(_lastPath, network.Module, _optimizer, _lossModules, [_cache, _unlabelledCache], _device);
             if (_state.Seed != options.Seed)
                 throw new InvalidOperationException($"Checkpoint '{_lastPath}' was written by a run with seed {_state.Seed}, not {options.Seed}; use another checkpoint folder or the same seed.");
             Resumed = true;
@@ -88,10 +92,6 @@ internal sealed class TrainingRun : IDisposable
         }
         TrainerLog.Started(_logger, _name, options.Epochs, _totalSteps, _device.ToString(), objective.ToString());
 
-        bool useCache = _teacher is not null && options.TeacherView == TeacherView.Clean && options.CacheTeacherOutputs
-            && objective.TeacherTaps.Count == 0;
-        _cache = useCache ? new TeacherEmbeddingCache(data.Train.Count) : null;
-        _unlabelledCache = useCache && data.Unlabelled is not null ? new TeacherEmbeddingCache(data.Unlabelled.Count) : null;
         _studentTaps = objective.StudentTaps;
         _teacherTaps = objective.TeacherTaps;
     }
@@ -367,7 +367,7 @@ internal sealed class TrainingRun : IDisposable
 
     private void SaveCheckpoint()
     {
-        if (_lastPath is not null) Checkpoints.Save(_lastPath, _state, _network.Module, _optimizer, _lossModules);
+        if (_lastPath is not null) Checkpoints.Save(_lastPath, _state, _network.Module, _optimizer, _lossModules, [_cache, _unlabelledCache]);
     }
 
     /// <summary>Casts a CPU-loaded float32 batch to the dtype of the network's parameters (float64 networks work too).</summary>
