@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -52,9 +53,12 @@ internal sealed class TeacherEmbeddingCache : IDisposable
         w.Write(_table is not null);
         if (_table is null) return;
         w.Write(_table.shape[1]);
-        using var cpu = _table.detach().to(CPU).to_type(ScalarType.Float64).clone();
-        foreach (var v in cpu.data<double>()) w.Write(v);
         w.Write((int)_table.dtype);
+        // The rows as they are (float32 or float64), in one block: last.ckpt is written at every epoch end.
+        using var scope = NewDisposeScope();
+        var host = _table.detach().to(CPU).contiguous();
+        if (host.dtype == ScalarType.Float64) w.Write(MemoryMarshal.AsBytes(host.data<double>().ToArray().AsSpan()));
+        else w.Write(MemoryMarshal.AsBytes(host.to_type(ScalarType.Float32).data<float>().ToArray().AsSpan()));
     }
 
     /// <summary>Restores what <see cref="Write"/> wrote; the table goes to <paramref name="device"/>.</summary>
@@ -68,12 +72,21 @@ internal sealed class TeacherEmbeddingCache : IDisposable
         _table = null;
         if (!r.ReadBoolean()) return;
         long columns = r.ReadInt64();
-        var values = new double[count * columns];
-        for (long i = 0; i < values.Length; i++) values[i] = r.ReadDouble();
         var dtype = (ScalarType)r.ReadInt32();
-        using var host = tensor(values, [count, columns]);
-        _table = host.to_type(dtype).to(device);
+        long values = count * columns;
+        using var scope = NewDisposeScope();
+        var host = dtype == ScalarType.Float64
+            ? tensor(MemoryMarshal.Cast<byte, double>(ReadExactly(r, values * sizeof(double))).ToArray(), [count, columns])
+            : tensor(MemoryMarshal.Cast<byte, float>(ReadExactly(r, values * sizeof(float))).ToArray(), [count, columns]).to_type(dtype);
+        _table = host.to(device).MoveToOuterDisposeScope();
         _table.DetachFromDisposeScope();
+    }
+
+    private static byte[] ReadExactly(BinaryReader r, long length)
+    {
+        var bytes = r.ReadBytes(checked((int)length));
+        if (bytes.Length != length) throw new EndOfStreamException("the teacher cache's rows are truncated.");
+        return bytes;
     }
 
     public void Dispose() => _table?.Dispose();
