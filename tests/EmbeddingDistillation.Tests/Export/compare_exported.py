@@ -26,6 +26,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Fixtures", "Networks"))
+from make_fixtures import MobileNetV1  # noqa: E402  (the library's MobileNetV1, one definition)
+
 TOLERANCE = 1e-4
 DTYPES = {"F32": torch.float32, "I64": torch.int64}
 
@@ -54,42 +57,8 @@ def read_safetensors(path):
     return tensors, metadata
 
 
-def make_divisible(v, divisor=8):
-    new_v = max(divisor, int(v + divisor / 2) // divisor * divisor)
-    if new_v < 0.9 * v:
-        new_v += divisor
-    return new_v
-
-
-def conv_bn_relu(cin, cout, k, stride, groups):
-    return nn.Sequential(nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False),
-                         nn.BatchNorm2d(cout), nn.ReLU())
-
-
-class DepthwiseSeparable(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.dw = conv_bn_relu(cin, cin, 3, stride, cin)
-        self.pw = conv_bn_relu(cin, cout, 1, 1, 1)
-
-    def forward(self, x):
-        return self.pw(self.dw(x))
-
-
-class MobileNetV1(nn.Module):
-    """The library's MobileNetV1 (features.0 stem, features.1..13 depthwise-separable blocks), pooled output."""
-    BLOCKS = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
-              (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1)]
-
-    def __init__(self, width, small_input_stem):
-        super().__init__()
-        c = make_divisible(32 * width)
-        layers = [conv_bn_relu(3, c, 3, 1 if small_input_stem else 2, 1)]
-        for out, s in self.BLOCKS:
-            oc = make_divisible(out * width)
-            layers.append(DepthwiseSeparable(c, oc, s))
-            c = oc
-        self.features = nn.Sequential(*layers)
+class PooledMobileNetV1(MobileNetV1):
+    """The library's MobileNetV1 (defined once, in the fixtures script) with its global average pool."""
 
     def forward(self, x):
         return self.features(x).mean(dim=(2, 3))
@@ -115,7 +84,7 @@ def build_backbone(meta):
             model.features[0][0].stride = (1, 1)
         return model
     if arch == "mobilenetv1":
-        return MobileNetV1(float(meta["width"]), small)
+        return PooledMobileNetV1(float(meta["width"]), small)
     raise ValueError(f"no PyTorch definition for architecture '{arch}'")
 
 

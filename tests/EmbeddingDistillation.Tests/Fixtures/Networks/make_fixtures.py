@@ -91,10 +91,10 @@ class MobileNetV1(nn.Module):
     BLOCKS = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
               (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1)]
 
-    def __init__(self, width):
+    def __init__(self, width, small_input_stem=False):
         super().__init__()
         c = make_divisible(32 * width)
-        layers = [conv_bn_relu(3, c, 3, 2, 1)]
+        layers = [conv_bn_relu(3, c, 3, 1 if small_input_stem else 2, 1)]
         for out, s in self.BLOCKS:
             oc = make_divisible(out * width)
             layers.append(DepthwiseSeparable(c, oc, s))
