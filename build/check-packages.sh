@@ -26,6 +26,18 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "check-packages: FAIL: $*" >&2; exit 1; }
 step() { echo "== [$(( $(date +%s) - start )) s] $*"; }
+# Builds a consumer application, checks that the core package's buildTransitive targets were imported, runs it and
+# looks for the line it prints when it got to the end.
+run_consumer() {
+  local dir="$1" project="$2" what="$3" marker="$4" output
+  dotnet build "$dir" -c Release -nologo -v:q
+  grep -q "buildTransitive/EmbeddingDistillation.targets" "$dir/obj/$project.csproj.nuget.g.targets" \
+    || fail "$what: the core package's buildTransitive targets are not imported"
+  output="$(dotnet run --project "$dir" -c Release --no-build)" || { echo "$output"; fail "$what application failed"; }
+  echo "$output" | sed 's/^/   /'
+  grep -q "$marker" <<<"$output" || fail "$what application did not finish"
+}
+
 
 step "pack the solution (version $version)"
 # PackageVersion (not Version) leaves the assembly versions alone, so an up-to-date build is reused.
@@ -119,12 +131,7 @@ cat > "$app/NuGet.config" <<NUGET
 NUGET
 sed "s/@VERSION@/$version/" "$root/tests/PackageConsumer/PackageConsumer.csproj.template" > "$app/PackageConsumer.csproj"
 cp "$root/tests/PackageConsumer/Program.cs" "$app/Program.cs"
-dotnet build "$app" -c Release -nologo -v:q
-grep -q "buildTransitive/EmbeddingDistillation.targets" "$app/obj/PackageConsumer.csproj.nuget.g.targets" \
-  || fail "consumer: the package's buildTransitive targets are not imported"
-output="$(dotnet run --project "$app" -c Release --no-build)" || { echo "$output"; fail "consumer application failed"; }
-echo "$output" | sed 's/^/   /'
-grep -q "PACKAGE CONSUMER OK" <<<"$output" || fail "consumer application did not finish"
+run_consumer "$app" PackageConsumer "consumer" "PACKAGE CONSUMER OK"
 
 step "a Vision-only consumer gets the core package and its Linux fix transitively"
 vis="$work/vision-consumer"
@@ -145,11 +152,6 @@ sed -e "s|<PackageReference Include=\"EmbeddingDistillation\" Version=\"@VERSION
   "$root/tests/PackageConsumer/PackageConsumer.csproj.template" > "$onnx/OnnxConsumer.csproj"
 grep -q "Microsoft.ML.OnnxRuntime" "$onnx/OnnxConsumer.csproj" || fail "onnx consumer: the project template changed; update this step"
 cp "$root/tests/PackageConsumer/Onnx/Program.cs" "$onnx/Program.cs"
-dotnet build "$onnx" -c Release -nologo -v:q
-grep -q "buildTransitive/EmbeddingDistillation.targets" "$onnx/obj/OnnxConsumer.csproj.nuget.g.targets" \
-  || fail "onnx consumer: the core package's buildTransitive targets are not imported"
-output="$(dotnet run --project "$onnx" -c Release --no-build)" || { echo "$output"; fail "onnx consumer application failed"; }
-echo "$output" | sed 's/^/   /'
-grep -q "ONNX CONSUMER OK" <<<"$output" || fail "onnx consumer application did not finish"
+run_consumer "$onnx" OnnxConsumer "onnx consumer" "ONNX CONSUMER OK"
 
 echo "check-packages: OK in $(( $(date +%s) - start )) s"
