@@ -150,7 +150,7 @@ public sealed class PaperPipeline
             $"batches {batches}; {r.Optimizer} {rates}, weight decay {r.WeightDecay.ToString(CultureInfo.InvariantCulture)}, {schedule}; " +
             $"teacher {_plan.TeacherEpochs} epochs, students {_plan.StudentEpochs} epochs, of {data.BatchesPerEpoch(data.TeacherTrain)} batches ({epoch})" +
             $"{(_o.MaxSteps is int ms ? $", at most {ms} steps per run" : "")}; teacher loss {r.TeacherLoss}, students' loss {r.StudentLoss}" +
-            $"{(r.TeacherView == TeacherView.Clean ? "; the teacher sees the clean view of each image (its embeddings are cached)" : "")}.";
+            $"{(r.TeacherView == TeacherView.Clean ? $"; the teacher sees the clean view of each image ({(_o.TeacherCache ? "its embeddings are cached" : "not cached: --no-teacher-cache")})" : "")}.";
     }
 
     /// <summary>
@@ -222,6 +222,7 @@ public sealed class PaperPipeline
             WarmupSteps = r.WarmUpOneEpoch ? data.Sampler.BatchesPerEpoch : 0,
             LossParameterLearningRateMultiplier = objective.MetricLoss?.LearnableParameters().Any() == true ? r.ProxyLearningRateMultiplier : 1,
             TeacherView = objective.DistillationTerms.Any(t => t.Loss.TeacherTaps.Count > 0) ? TeacherView.SameAsStudent : r.TeacherView,
+            CacheTeacherOutputs = _o.TeacherCache,
             Seed = _o.Seed,
             Device = _o.Device,
             ValidateEveryEpochs = Math.Max(1, epochs / 20),

@@ -85,6 +85,9 @@ public sealed record PaperPipelineOptions
     /// </summary>
     public int? TeacherImageSize { get; init; }
 
+    /// <summary>Cache the teacher's embeddings when it sees the clean crops (default true; false runs it at every step, to measure what the cache saves).</summary>
+    public bool TeacherCache { get; init; } = true;
+
     /// <summary>ImageNet weights of the student backbones, by position in <see cref="Students"/> (null entries or a shorter list: from scratch).</summary>
     public IReadOnlyList<string?>? StudentWeights { get; init; }
 

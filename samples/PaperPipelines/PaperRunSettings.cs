@@ -32,6 +32,6 @@ internal static class PaperRunSettings
         .With("--cross-quality", o.CrossQuality).With("--lq-downscale", o.LowQuality.DownscaleFactor).With("--lq-jpeg", o.LowQuality.JpegQuality?.ToString() ?? "none")
         .With("--sop-queries", o.SopQueries).With("--max-classes", o.MaxClasses).With("--max-images-per-class", o.MaxImagesPerClass)
         .With("--validation-fraction", o.ValidationFraction).With("--skip-corrupt-images", o.SkipCorruptImages)
-        .WithEnvironment("--root", Path.GetFullPath(o.Root)).WithEnvironment("--device", o.Device).WithEnvironment("--imagenet-model", o.ImageNetModel)
+        .WithEnvironment("--root", Path.GetFullPath(o.Root)).WithEnvironment("--device", o.Device).WithEnvironment("--imagenet-model", o.ImageNetModel).WithEnvironment("--no-teacher-cache", !o.TeacherCache)
         .WithEnvironment("--threads", o.Threads?.ToString() ?? "all").WithEnvironment("--eval-batch", o.EvaluationBatchSize);
 }

@@ -62,6 +62,10 @@ public sealed class PaperSettings : CommandSettings
     [Description("Never train the teacher: imagenet-resnet18 teaches its L2-normalised pooled 512-d ImageNet features; another teacher needs an existing --teacher-checkpoint")]
     public bool FreezeTeacher { get; init; }
 
+    [CommandOption("--no-teacher-cache")]
+    [Description("Run the teacher at every step instead of caching its embeddings of the clean crops (to measure what the cache saves)")]
+    public bool NoTeacherCache { get; init; }
+
     [CommandOption("--teacher-image-size <S>")]
     [Description("--teacher imagenet-resnet18: the size the teacher sees every crop at (bilinear resize inside the teacher), 8-1024 (default: --image-size)")]
     public int? TeacherImageSize { get; init; }
@@ -249,7 +253,7 @@ public sealed class PaperSettings : CommandSettings
     {
         Dataset = DatasetNames[Dataset!], Root = Root!, Report = Report, Device = Device, Seed = Seed, Threads = Threads, Recipe = RecipeNames[Recipe],
         ImageSize = ImageSize, Epochs = Epochs, TeacherEpochs = TeacherEpochs, MaxSteps = MaxSteps, BatchesPerEpoch = BatchesPerEpoch,
-        Teacher = Teacher, ImageNetModel = ImageNetModel, FreezeTeacher = FreezeTeacher, TeacherImageSize = TeacherImageSize, Students = Student is null ? null : List(Student), EmbeddingDimension = EmbeddingDim, BaseWidth = BaseWidth,
+        Teacher = Teacher, ImageNetModel = ImageNetModel, FreezeTeacher = FreezeTeacher, TeacherImageSize = TeacherImageSize, TeacherCache = !NoTeacherCache, Students = Student is null ? null : List(Student), EmbeddingDimension = EmbeddingDim, BaseWidth = BaseWidth,
         SmallStem = SmallStemMode(), TeacherWeights = TeacherWeights, StudentWeights = StudentWeights is null ? null : List(StudentWeights),
         TeacherCheckpoint = TeacherCheckpoint, Methods = Methods is null ? ["baseline", "absolute", "relative"] : List(Methods.ToLowerInvariant()),
         LearningRate = Lr, TeacherLearningRate = TeacherLr, DistilledMetricWeights = DistilledMetricWeights is null ? null : MetricWeights(DistilledMetricWeights),
