@@ -28,7 +28,7 @@ internal static class PaperObjectives
         TrainingObjective.MetricOnly(MetricLoss(plan.Recipe, plan.Recipe.TeacherLoss, classCount, plan.EmbeddingDimension));
 
     public static (TrainingObjective Objective, string Description) Student(string method, PaperRunPlan plan, int classCount,
-        string? featureTaps, double hintWeight, double attentionWeight, EmbeddingNetwork teacher, EmbeddingNetwork student)
+        string? featureTaps, double hintWeight, double attentionWeight, IEmbeddingNetwork teacher, EmbeddingNetwork student)
     {
         var metric = MetricLoss(plan.Recipe, plan.Recipe.StudentLoss, classCount, plan.EmbeddingDimension);
         if (method == "baseline") return (TrainingObjective.MetricOnly(metric), $"{metric.Name} loss alone (baseline)");
@@ -38,7 +38,9 @@ internal static class PaperObjectives
         FeatureTapPair? taps = null;
         LossContext Maps()
         {
-            taps ??= FeatureTapPair.Select(teacher, student, featureTaps);
+            taps ??= FeatureTapPair.Select(teacher as EmbeddingNetwork ?? throw new ArgumentException(
+                $"Hint and attention terms read the taps of an EmbeddingNetwork teacher; '{teacher.Name}' is a {teacher.GetType().Name} (--teacher-image-size does not go with hint or attention)."),
+                student, featureTaps);
             return new LossContext
             {
                 StudentChannels = taps.Student.Channels, TeacherChannels = taps.Teacher.Channels,

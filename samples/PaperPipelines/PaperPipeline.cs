@@ -23,6 +23,9 @@ public sealed class PaperPipeline
     // The pipeline programs against the interface; any ITrainer can stand in.
     private static readonly ITrainer _trainer = new Trainer();
 
+    /// <summary>The <c>--teacher</c> name of ML.NET's ImageNet ResNet-18 (<see cref="ImageNetResNet18"/>).</summary>
+    public const string ImageNetTeacher = "imagenet-resnet18";
+
     /// <summary>Everything the pipeline writes into its report folder (what <c>--overwrite</c> deletes).</summary>
     internal static readonly SampleOutputs Outputs = new(
         ["results.csv", "results.md", "summary.txt", "teacher.weights", PaperReport.SkippedImagesFile, "training-loss.png", "recall-at-k.png"],
@@ -97,10 +100,9 @@ public sealed class PaperPipeline
         var runs = new List<PaperRun>();
         // Teacher: trained with the recipe's metric loss alone on the clean images (or loaded).
         torch.manual_seed(_o.Seed);
-        var teacher = EmbeddingNetworks.Create(_plan.Teacher, _plan.EmbeddingDimension, netOptions);
-        LoadImageNet(teacher, _o.TeacherWeights, smallStem, "teacher");
+        var teacher = CreateTeacher(netOptions, smallStem);
         var (teacherTraining, teacherSteps) = TrainOrLoadTeacher(teacher, data, cancellationToken);
-        teacher.to(device);
+        teacher.Module.to(device);
         runs.Add(Evaluate($"teacher-{teacher.Name}", ModelRole.Teacher, teacher, data.TestClean, teacherTraining, teacherSteps, 0, cancellationToken));
 
         var students = _plan.Students;
@@ -148,12 +150,42 @@ public sealed class PaperPipeline
             $"batches {batches}; {r.Optimizer} {rates}, weight decay {r.WeightDecay.ToString(CultureInfo.InvariantCulture)}, {schedule}; " +
             $"teacher {_plan.TeacherEpochs} epochs, students {_plan.StudentEpochs} epochs, of {data.BatchesPerEpoch(data.TeacherTrain)} batches ({epoch})" +
             $"{(_o.MaxSteps is int ms ? $", at most {ms} steps per run" : "")}; teacher loss {r.TeacherLoss}, students' loss {r.StudentLoss}" +
-            $"{(r.TeacherView == TeacherView.Clean ? "; the teacher sees the clean view of each image (its embeddings are cached)" : "")}.";
+            $"{(r.TeacherView == TeacherView.Clean ? $"; the teacher sees the clean view of each image ({(_o.TeacherCache ? "its embeddings are cached" : "not cached: --no-teacher-cache")})" : "")}.";
     }
 
-    /// <summary>The teacher: reloaded when an earlier session finished it, loaded from --teacher-checkpoint when that exists, else trained.</summary>
+    /// <summary>
+    /// The teacher network: the plan's architecture (with --teacher-weights' ImageNet backbone), or ML.NET's ImageNet
+    /// ResNet-18, which takes the datasets' ImageNet-normalised RGB as they are (its adapter turns them into the CNTK
+    /// network's BGR 0-255 input), keeps its standard stem, and sees the images at --teacher-image-size when given.
+    /// </summary>
+    private IEmbeddingNetwork CreateTeacher(EmbeddingNetworkOptions netOptions, bool smallStem)
+    {
+        if (_plan.Teacher != ImageNetTeacher)
+        {
+            var network = EmbeddingNetworks.Create(_plan.Teacher, _plan.EmbeddingDimension, netOptions);
+            LoadImageNet(network, _o.TeacherWeights, smallStem, "teacher");
+            return network;
+        }
+        int dim = _o.FreezeTeacher ? 512 : _plan.EmbeddingDimension;
+        IEmbeddingNetwork teacher = ImageNetResNet18.Load(dim, new ImageNetResNet18Options { ModelPath = _o.ImageNetModel });
+        if (_o.TeacherImageSize is int size && size != ImageSize) teacher = new ResizedInputNetwork(teacher, size, size);
+        _log.WriteLine($"teacher {teacher.Name}: ImageNet ResNet-18 of {ImageNetResNet18.PackageId} {ImageNetResNet18.PackageVersion} " +
+            $"({_o.ImageNetModel ?? ImageNetResNet18.FindModelFile()}), standard stem, seeing the images at {_o.TeacherImageSize ?? ImageSize} px; " +
+            (_o.FreezeTeacher ? "frozen: its embedding is the L2-normalised pooled 512-d ImageNet feature." : $"a new {dim}-d head, fine-tuned as the teacher."));
+        return teacher;
+    }
+
+    /// <summary>
+    /// The teacher: frozen (--freeze-teacher with imagenet-resnet18: never trained), reloaded when an earlier session
+    /// finished it, loaded from --teacher-checkpoint when that exists, else trained.
+    /// </summary>
     private (TrainingResult? Training, int LabelledSteps) TrainOrLoadTeacher(IEmbeddingNetwork teacher, PaperData data, CancellationToken ct)
     {
+        if (_o.FreezeTeacher && _plan.Teacher == ImageNetTeacher)
+        {
+            _log.WriteLine($"Teacher {teacher.Name}: frozen (--freeze-teacher), not trained.");
+            return (null, 0);
+        }
         string teacherFile = _o.TeacherCheckpoint ?? Path.Combine(_o.Report, "teacher.weights");
         var folder = new RunFolder(RunPath("teacher"), teacherFile);
         if (!folder.IsFinished && _o.TeacherCheckpoint is not null && File.Exists(_o.TeacherCheckpoint))
@@ -190,6 +222,7 @@ public sealed class PaperPipeline
             WarmupSteps = r.WarmUpOneEpoch ? data.Sampler.BatchesPerEpoch : 0,
             LossParameterLearningRateMultiplier = objective.MetricLoss?.LearnableParameters().Any() == true ? r.ProxyLearningRateMultiplier : 1,
             TeacherView = objective.DistillationTerms.Any(t => t.Loss.TeacherTaps.Count > 0) ? TeacherView.SameAsStudent : r.TeacherView,
+            CacheTeacherOutputs = _o.TeacherCache,
             Seed = _o.Seed,
             Device = _o.Device,
             ValidateEveryEpochs = Math.Max(1, epochs / 20),

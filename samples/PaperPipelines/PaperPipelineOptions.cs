@@ -45,7 +45,11 @@ public sealed record PaperPipelineOptions
     /// <summary>Batches per epoch (recipe: paper training classes / P, the original code's epoch; scratch a full pass over the training images).</summary>
     public int? BatchesPerEpoch { get; init; }
 
-    /// <summary>The teacher architecture (recipe: paper <c>resnet101</c>, scratch <c>resnet18</c>), any <c>EmbeddingNetworks.Create</c> name.</summary>
+    /// <summary>
+    /// The teacher architecture (recipe: paper <c>resnet101</c>, scratch <c>resnet18</c>), any <c>EmbeddingNetworks.Create</c>
+    /// name, or <c>imagenet-resnet18</c> (<see cref="PaperPipeline.ImageNetTeacher"/>): ML.NET's ImageNet ResNet-18 with a
+    /// new head, fine-tuned as the teacher (or frozen with <see cref="FreezeTeacher"/>).
+    /// </summary>
     public string? Teacher { get; init; }
 
     /// <summary>The student architectures (recipe: paper <c>mobilenetv1-0.25</c> and <c>resnet18</c>, scratch <c>mobilenetv1-0.25</c>).</summary>
@@ -62,6 +66,27 @@ public sealed record PaperPipelineOptions
 
     /// <summary>ImageNet weights of the teacher backbone (.pth/.safetensors), e.g. torchvision's <c>resnet101-63fe2227.pth</c>. Null: from scratch.</summary>
     public string? TeacherWeights { get; init; }
+
+    /// <summary>
+    /// ML.NET's <c>ResNet18.onnx</c> for <see cref="Teacher"/> <c>imagenet-resnet18</c>; null (default): found by
+    /// <c>ImageNetResNet18.FindModelFile</c> (the application folder, then the NuGet cache).
+    /// </summary>
+    public string? ImageNetModel { get; init; }
+
+    /// <summary>
+    /// Never train the teacher (default false). <c>imagenet-resnet18</c> then teaches its L2-normalised pooled 512-d
+    /// ImageNet features (identity head); another teacher needs a trained one from <see cref="TeacherCheckpoint"/>.
+    /// </summary>
+    public bool FreezeTeacher { get; init; }
+
+    /// <summary>
+    /// The size the <c>imagenet-resnet18</c> teacher sees every image at (bilinear resize inside the teacher,
+    /// <c>ResizedInputNetwork</c>); null (default): the crop size, as every network.
+    /// </summary>
+    public int? TeacherImageSize { get; init; }
+
+    /// <summary>Cache the teacher's embeddings when it sees the clean crops (default true; false runs it at every step, to measure what the cache saves).</summary>
+    public bool TeacherCache { get; init; } = true;
 
     /// <summary>ImageNet weights of the student backbones, by position in <see cref="Students"/> (null entries or a shorter list: from scratch).</summary>
     public IReadOnlyList<string?>? StudentWeights { get; init; }

@@ -104,12 +104,12 @@ public sealed record PaperRunPlan
         };
     }
 
-    /// <summary>The networks without ImageNet weights: "teacher" unless --teacher-weights is given, and each student without a file.</summary>
+    /// <summary>The networks without ImageNet weights: "teacher" unless --teacher-weights is given or the teacher is imagenet-resnet18, and each student without a file.</summary>
     /// <remarks>A trained teacher from --teacher-checkpoint does not count: it is written by the first session, so counting it would change the recipe on --resume.</remarks>
     private static List<string> MissingWeights(PaperPipelineOptions o, IReadOnlyList<string> students)
     {
         var missing = new List<string>();
-        if (o.TeacherWeights is null) missing.Add("teacher");
+        if (o.TeacherWeights is null && o.Teacher != PaperPipeline.ImageNetTeacher) missing.Add("teacher");
         for (int j = 0; j < students.Count; j++)
             if (o.StudentWeights is not { } sw || j >= sw.Count || sw[j] is null) missing.Add(students[j]);
         return missing;

@@ -23,7 +23,7 @@ internal static class PaperRunSettings
         .With("--max-steps", o.MaxSteps).With("--batches-per-epoch", o.BatchesPerEpoch)
         .With("--teacher", o.Teacher).With("--student", o.Students).With("--embedding-dim", o.EmbeddingDimension)
         .With("--base-width", o.BaseWidth).With("--small-stem", o.SmallStem?.ToString() ?? "auto")
-        .With("--teacher-weights", o.TeacherWeights).With("--student-weights", o.StudentWeights).With("--teacher-checkpoint", o.TeacherCheckpoint)
+        .With("--teacher-weights", o.TeacherWeights).With("--freeze-teacher", o.FreezeTeacher).With("--teacher-image-size", o.TeacherImageSize).With("--student-weights", o.StudentWeights).With("--teacher-checkpoint", o.TeacherCheckpoint)
         .With("--methods", o.Methods).With("--lr", o.LearningRate).With("--teacher-lr", o.TeacherLearningRate)
         .With("--distilled-metric-weights", o.DistilledMetricWeights is null ? null : PaperSettings.FormatMetricWeights(o.DistilledMetricWeights))
         .With("--lambda-absolute", o.AbsoluteWeight).With("--lambda-relative", o.RelativeWeight)
@@ -32,6 +32,6 @@ internal static class PaperRunSettings
         .With("--cross-quality", o.CrossQuality).With("--lq-downscale", o.LowQuality.DownscaleFactor).With("--lq-jpeg", o.LowQuality.JpegQuality?.ToString() ?? "none")
         .With("--sop-queries", o.SopQueries).With("--max-classes", o.MaxClasses).With("--max-images-per-class", o.MaxImagesPerClass)
         .With("--validation-fraction", o.ValidationFraction).With("--skip-corrupt-images", o.SkipCorruptImages)
-        .WithEnvironment("--root", Path.GetFullPath(o.Root)).WithEnvironment("--device", o.Device)
+        .WithEnvironment("--root", Path.GetFullPath(o.Root)).WithEnvironment("--device", o.Device).WithEnvironment("--imagenet-model", o.ImageNetModel).WithEnvironment("--no-teacher-cache", !o.TeacherCache)
         .WithEnvironment("--threads", o.Threads?.ToString() ?? "all").WithEnvironment("--eval-batch", o.EvaluationBatchSize);
 }

@@ -51,8 +51,24 @@ public sealed class PaperSettings : CommandSettings
 
     // Networks
     [CommandOption("--teacher <NAME>")]
-    [Description("Recipe: paper resnet101, scratch resnet18 (resnet18/34/50/101, mobilenetv1-W, mobilenetv2-W)")]
+    [Description("Recipe: paper resnet101, scratch resnet18 (resnet18/34/50/101, mobilenetv1-W, mobilenetv2-W), or imagenet-resnet18: ML.NET's ImageNet ResNet-18 from the NuGet cache with a new head, fine-tuned (counts as ImageNet weights for --recipe auto) or frozen with --freeze-teacher")]
     public string? Teacher { get; init; }
+
+    [CommandOption("--imagenet-model <FILE>")]
+    [Description("--teacher imagenet-resnet18: ML.NET's ResNet18.onnx (default: found in the application folder or the NuGet cache)")]
+    public string? ImageNetModel { get; init; }
+
+    [CommandOption("--freeze-teacher")]
+    [Description("Never train the teacher: imagenet-resnet18 teaches its L2-normalised pooled 512-d ImageNet features; another teacher needs an existing --teacher-checkpoint")]
+    public bool FreezeTeacher { get; init; }
+
+    [CommandOption("--no-teacher-cache")]
+    [Description("Run the teacher at every step instead of caching its embeddings of the clean crops (to measure what the cache saves)")]
+    public bool NoTeacherCache { get; init; }
+
+    [CommandOption("--teacher-image-size <S>")]
+    [Description("--teacher imagenet-resnet18: the size the teacher sees every crop at (bilinear resize inside the teacher), 8-1024 (default: --image-size)")]
+    public int? TeacherImageSize { get; init; }
 
     [CommandOption("--student <LIST>")]
     [Description("Comma list of student networks (recipe: paper mobilenetv1-0.25,resnet18; scratch mobilenetv1-0.25)")]
@@ -237,7 +253,7 @@ public sealed class PaperSettings : CommandSettings
     {
         Dataset = DatasetNames[Dataset!], Root = Root!, Report = Report, Device = Device, Seed = Seed, Threads = Threads, Recipe = RecipeNames[Recipe],
         ImageSize = ImageSize, Epochs = Epochs, TeacherEpochs = TeacherEpochs, MaxSteps = MaxSteps, BatchesPerEpoch = BatchesPerEpoch,
-        Teacher = Teacher, Students = Student is null ? null : List(Student), EmbeddingDimension = EmbeddingDim, BaseWidth = BaseWidth,
+        Teacher = Teacher, ImageNetModel = ImageNetModel, FreezeTeacher = FreezeTeacher, TeacherImageSize = TeacherImageSize, TeacherCache = !NoTeacherCache, Students = Student is null ? null : List(Student), EmbeddingDimension = EmbeddingDim, BaseWidth = BaseWidth,
         SmallStem = SmallStemMode(), TeacherWeights = TeacherWeights, StudentWeights = StudentWeights is null ? null : List(StudentWeights),
         TeacherCheckpoint = TeacherCheckpoint, Methods = Methods is null ? ["baseline", "absolute", "relative"] : List(Methods.ToLowerInvariant()),
         LearningRate = Lr, TeacherLearningRate = TeacherLr, DistilledMetricWeights = DistilledMetricWeights is null ? null : MetricWeights(DistilledMetricWeights),
@@ -262,7 +278,8 @@ public sealed class PaperSettings : CommandSettings
             .AtLeast("--max-classes", MaxClasses, 2).AtLeast("--max-images-per-class", MaxImagesPerClass, 2)
             .Require(ValidationFraction is null or (>= 0 and < 1), $"Option --validation-fraction must be in [0, 1), got {ValidationFraction?.ToString(CultureInfo.InvariantCulture)}.")
             .InRange("--image-size", ImageSize, 8, 1024)
-            .Network("--teacher", Teacher)
+            .Network("--teacher", Teacher == PaperPipeline.ImageNetTeacher ? null : Teacher)
+            .InRange("--teacher-image-size", TeacherImageSize, 8, 1024).FileExists("--imagenet-model", ImageNetModel)
             .InRange("--embedding-dim", EmbeddingDim, 1, 4096).AtLeast("--base-width", BaseWidth, 1)
             .OneOf("--small-stem", SmallStem?.ToLowerInvariant(), ["on", "off", "auto", "true", "false"])
             .FileExists("--teacher-weights", TeacherWeights)
@@ -280,6 +297,7 @@ public sealed class PaperSettings : CommandSettings
             .AtLeast("--sop-queries", SopQueries, 1).AtLeast("--eval-batch", EvalBatch, 1).AtLeast("--latency-iterations", LatencyIterations, 1)
             .Require(!(Resume && Overwrite), "--resume and --overwrite contradict each other: give one of them.");
         CheckLists(check);
+        CheckTeacher(check);
         if (SopQueries is not null && Dataset is not null && DatasetNames.TryGetValue(Dataset, out var d) && d != PaperDataset.Sop)
             check.Fail("Option --sop-queries applies to --dataset sop only.");
         if (FeatureTaps is not null && (FeatureTaps.Split(':') is not [var t, var s] || string.IsNullOrWhiteSpace(t) || string.IsNullOrWhiteSpace(s)))
@@ -308,6 +326,39 @@ public sealed class PaperSettings : CommandSettings
             check.Fail($"Option --distilled-metric-weights: '{DistilledMetricWeights}' is not a comma list of method=weight (a distillation method, a weight >= 0), e.g. absolute=0,relative=1.");
         if (Unlabelled is not null && (Methods is null ? false : methods.All(m => m == "baseline")))
             check.Fail("Option --unlabelled needs a distillation method in --methods (unlabelled batches carry only the distillation terms).");
+    }
+
+    /// <summary>The ImageNet teacher's options, and what a frozen teacher needs.</summary>
+    private void CheckTeacher(OptionChecks check)
+    {
+        const string ImageNet = PaperPipeline.ImageNetTeacher;
+        if (Teacher != ImageNet)
+        {
+            if (ImageNetModel is not null) check.Fail($"Option --imagenet-model applies to --teacher {ImageNet} only.");
+            if (TeacherImageSize is not null) check.Fail($"Option --teacher-image-size applies to --teacher {ImageNet} only.");
+            if (FreezeTeacher && (TeacherCheckpoint is null || !File.Exists(TeacherCheckpoint)))
+                check.Fail($"Option --freeze-teacher with {(Teacher is null ? "the recipe's teacher" : $"--teacher {Teacher}")} needs an existing --teacher-checkpoint FILE " +
+                    $"(a trained teacher): a frozen network with a random head teaches nothing. Or use --teacher {ImageNet}, whose frozen embedding is its ImageNet features.");
+            return;
+        }
+        if (ImageNetModel is null && Networks.ImageNetResNet18.FindModelFile() is null)
+            check.Fail($"Option --teacher {ImageNet}: ResNet18.onnx of the NuGet package {Networks.ImageNetResNet18.PackageId} {Networks.ImageNetResNet18.PackageVersion} " +
+                $"was not found (looked in: {string.Join(", ", Networks.ImageNetResNet18.ModelFileLocations())}). Restore the package (docs/teachers.md: " +
+                $"<PackageDownload Include=\"{Networks.ImageNetResNet18.PackageId}\" Version=\"[{Networks.ImageNetResNet18.PackageVersion}]\" />) or give --imagenet-model FILE.");
+        if (TeacherWeights is not null)
+            check.Fail($"Option --teacher-weights does not apply to --teacher {ImageNet}: it brings its own ImageNet weights.");
+        if (FreezeTeacher && TeacherCheckpoint is not null)
+            check.Fail($"Options --freeze-teacher and --teacher-checkpoint contradict each other with --teacher {ImageNet}: frozen, the teacher is the ImageNet network itself. Give one of them.");
+        var methods = Methods is null ? ["baseline", "absolute", "relative"] : List(Methods.ToLowerInvariant());
+        if (TeacherImageSize is not null && methods.FirstOrDefault(m => m.Split('+').Any(t => t is "hint" or "attention")) is { } mapped)
+            check.Fail($"Option --teacher-image-size does not go with --methods {mapped}: hint and attention compare the teacher's and the student's maps of the same pixels, which needs one image size.");
+        if (FreezeTeacher && check.Errors.Count == 0 && methods.FirstOrDefault(m => m.Split('+').Contains("absolute")) is { } absolute)
+        {
+            int dim = PaperRunPlan.Resolve(ToOptions(), PaperPreset.For(DatasetNames[Dataset!])).EmbeddingDimension;
+            if (dim != 512)
+                check.Fail($"Option --methods {absolute}: the absolute term needs the students' embedding dimension to equal the teacher's, and the frozen {ImageNet} " +
+                    $"teaches its 512 pooled ImageNet features (the students' is {dim}{(EmbeddingDim is null ? ", the recipe's" : "")}). Pass --embedding-dim 512, or leave absolute out of --methods.");
+        }
     }
 
     private bool? SmallStemMode() => SmallStem?.ToLowerInvariant() switch

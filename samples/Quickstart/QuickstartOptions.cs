@@ -29,8 +29,30 @@ internal sealed record QuickstartOptions
     public int ValidationClasses { get; init; } = 10;
 
     // Networks.
+    /// <summary><c>--teacher</c> value of the ImageNet ResNet-18 read from ML.NET's NuGet package (docs/teachers.md).</summary>
+    public const string ImageNetTeacherName = "imagenet-resnet18";
+    /// <summary>The size the ImageNet teacher sees the 32-px images at when <c>--teacher-image-size</c> is not given.</summary>
+    public const int DefaultImageNetTeacherImageSize = 64;
+    /// <summary>The frozen ImageNet teacher's embedding: the pooled features of its last stage.</summary>
+    public const int ImageNetFeatureDimension = 512;
+    /// <summary>
+    /// Fine-tuning the ImageNet teacher: its pretrained backbone learns at this fraction of <c>--teacher-lr</c>, the new
+    /// head and the proxies at the rate itself (a common fine-tuning convention, not calibrated here).
+    /// </summary>
+    public const double PretrainedBackboneRateFactor = 0.1;
+
     public string Teacher { get; init; } = "resnet18";
     public string? TeacherWeights { get; init; }
+    /// <summary><c>--imagenet-model</c>: ResNet18.onnx; null: found by <c>ImageNetResNet18.FindModelFile</c>.</summary>
+    public string? ImageNetModel { get; init; }
+    /// <summary><c>--freeze-teacher</c>: never train the teacher (the ImageNet teacher's embedding is then its pooled 512 features).</summary>
+    public bool FreezeTeacher { get; init; }
+    /// <summary><c>--teacher-image-size</c>: the size the ImageNet teacher sees every image at (resized inside the teacher).</summary>
+    public int TeacherImageSize { get; init; } = DefaultImageNetTeacherImageSize;
+    /// <summary>Cache the teacher's embeddings of the clean view (default true; <c>--no-teacher-cache</c> to measure what it saves).</summary>
+    public bool TeacherCache { get; init; } = true;
+    /// <summary>The teacher is the ImageNet ResNet-18.</summary>
+    public bool ImageNetTeacher => Teacher == ImageNetTeacherName;
     public int TeacherBaseWidth { get; init; } = 64;
     public bool TeacherSmallStem { get; init; }
     public string Student { get; init; } = "mobilenetv1-0.25";
@@ -72,6 +94,7 @@ internal sealed record QuickstartOptions
         .With("--classes", Classes).With("--images-per-class", ImagesPerClass).With("--image-size", ImageSize)
         .With("--validation-classes", ValidationClasses)
         .With("--teacher", Teacher).With("--teacher-weights", TeacherWeights).With("--teacher-base-width", TeacherBaseWidth)
+        .With("--freeze-teacher", FreezeTeacher).With("--teacher-image-size", ImageNetTeacher ? TeacherImageSize : null)
         .With("--teacher-small-stem", TeacherSmallStem).With("--student", Student).With("--student-standard-stem", !StudentSmallStem)
         .With("--embedding-dim", EmbeddingDim).With("--teacher-loss", TeacherLoss).With("--student-loss", StudentLoss)
         .With("--lambda-absolute", LambdaAbsolute).With("--lambda-relative", LambdaRelative)
@@ -81,7 +104,8 @@ internal sealed record QuickstartOptions
         .With("--teacher-epochs", TeacherEpochs).With("--student-epochs", StudentEpochs)
         .With("--teacher-lr", TeacherLearningRate).With("--student-lr", StudentLearningRate)
         .With("--batch-classes", ClassesPerBatch).With("--batch-images-per-class", ImagesPerClassInBatch)
-        .WithEnvironment("--threads", Threads).WithEnvironment("--device", Device);
+        .WithEnvironment("--threads", Threads).WithEnvironment("--device", Device)
+        .WithEnvironment("--imagenet-model", ImageNetModel).WithEnvironment("--no-teacher-cache", !TeacherCache);
 
     /// <summary>The metric-loss weight of a distilled method.</summary>
     public double MetricWeightOf(string method) => DistilledMetricWeights.TryGetValue(method, out var w) ? w : 1.0;

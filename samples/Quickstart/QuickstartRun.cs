@@ -75,14 +75,20 @@ internal sealed class QuickstartRun
             $"train {split.TrainClasses.Count} classes / {train.Count} images, validation {split.ValidationClasses.Count} / {validation.Count}, " +
             $"test {split.TestClasses.Count} / {test.Count} (never used for selection).");
 
-        // 2. Teacher: a ResNet trained with a metric loss that spreads the embedding.
+        // 2. Teacher: a ResNet trained with a metric loss that spreads the embedding (from scratch, or fine-tuned from
+        //    ImageNet weights), or a frozen one.
         var teacher = setup.CreateTeacher();
         teacher.Module.to(device);
+        if (o.ImageNetTeacher)
+            console.MarkupLine(Markup.Escape($"Teacher {teacher.Name}: ImageNet ResNet-18 ({ImageNetResNet18.PackageId} {ImageNetResNet18.PackageVersion}) seeing every image at " +
+                $"{o.TeacherImageSize} px; {(o.FreezeTeacher ? "frozen: its embedding is the L2-normalised pooled 512-d ImageNet feature" : o.TeacherWeights is null ? $"fine-tuned with a new {o.EmbeddingDim}-d head, the backbone at {QuickstartOptions.PretrainedBackboneRateFactor.ToString(System.Globalization.CultureInfo.InvariantCulture)} x --teacher-lr" : "fine-tuned weights loaded below")}."));
         if (o.TeacherWeights is not null)
         {
             NetworkCheckpoint.Load(teacher, o.TeacherWeights);
             console.MarkupLine($"Teacher weights loaded from {Markup.Escape(o.TeacherWeights)} (not retrained).");
         }
+        else if (o.FreezeTeacher)
+            console.MarkupLine("Teacher frozen (--freeze-teacher): not trained.");
         else
             Train(setup, "teacher", teacher, setup.TeacherObjective(), o.TeacherEpochs, o.TeacherLearningRate, loggerFactory, cancellationToken);
 
@@ -131,7 +137,8 @@ internal sealed class QuickstartRun
         }
         else
         {
-            var options = setup.TrainingOptions(epochs, learningRate, folder.Path, loggers) with { Resume = o.Resume };
+            var options = (name == "teacher" ? setup.TeacherTrainingOptions(epochs, learningRate, folder.Path, loggers)
+                : setup.TrainingOptions(epochs, learningRate, folder.Path, loggers)) with { Resume = o.Resume };
             result = runner(name, progress => _trainer.Fit(network, objective, setup.Data, options, progress, ct));
             if (result.Cancelled)
                 throw new OperationCanceledException($"{name} stopped after step {result.Steps}; its checkpoint is in {folder.Path}.", ct);

@@ -79,13 +79,29 @@ internal sealed class QuickstartSettings : CommandSettings
     public int? ValidationClasses { get; init; }
 
     [CommandOption("--teacher <NAME>")]
-    [Description("Teacher network: resnet18/34/50/101, mobilenetv1-W, mobilenetv2-W")]
+    [Description("Teacher network: resnet18/34/50/101, mobilenetv1-W, mobilenetv2-W (trained from scratch), or imagenet-resnet18 (ImageNet weights from ML.NET's NuGet package, fine-tuned with a new head, or frozen with --freeze-teacher)")]
     [DefaultValue("resnet18")]
     public string Teacher { get; init; } = "resnet18";
 
     [CommandOption("--teacher-weights <FILE>")]
     [Description("Reuse a trained teacher instead of training one (e.g. REPORT/checkpoints/teacher/final.weights)")]
     public string? TeacherWeights { get; init; }
+
+    [CommandOption("--imagenet-model <FILE>")]
+    [Description("--teacher imagenet-resnet18: ML.NET's ResNet18.onnx (default: found in the application folder or the NuGet cache)")]
+    public string? ImageNetModel { get; init; }
+
+    [CommandOption("--freeze-teacher")]
+    [Description("Never train the teacher: imagenet-resnet18 teaches its L2-normalised pooled 512-d ImageNet features; another teacher needs --teacher-weights")]
+    public bool FreezeTeacher { get; init; }
+
+    [CommandOption("--teacher-image-size <PX>")]
+    [Description("--teacher imagenet-resnet18: the size the teacher sees every image at (bilinear resize inside the teacher), 8-512 (default 64)")]
+    public int? TeacherImageSize { get; init; }
+
+    [CommandOption("--no-teacher-cache")]
+    [Description("Run the teacher at every step instead of caching its embeddings of the clean images (to measure what the cache saves)")]
+    public bool NoTeacherCache { get; init; }
 
     [CommandOption("--teacher-base-width <N>")]
     [Description("ResNet base width of the teacher (default 64; --fast 32)")]
@@ -186,7 +202,8 @@ internal sealed class QuickstartSettings : CommandSettings
         ImagesPerClass = ImagesPerClass ?? (Fast ? 30 : 50),
         ImageSize = ImageSize,
         ValidationClasses = ValidationClasses ?? (Fast ? 6 : 10),
-        Teacher = Teacher, TeacherWeights = TeacherWeights,
+        Teacher = Teacher, TeacherWeights = TeacherWeights, ImageNetModel = ImageNetModel, FreezeTeacher = FreezeTeacher,
+        TeacherImageSize = TeacherImageSize ?? QuickstartOptions.DefaultImageNetTeacherImageSize, TeacherCache = !NoTeacherCache,
         TeacherBaseWidth = TeacherBaseWidth ?? (Fast ? 32 : 64),
         TeacherSmallStem = TeacherSmallStem, Student = Student, StudentSmallStem = !StudentStandardStem,
         EmbeddingDim = EmbeddingDim, TeacherLoss = TeacherLoss, StudentLoss = StudentLoss,
@@ -208,7 +225,9 @@ internal sealed class QuickstartSettings : CommandSettings
             .AtLeast("--images-per-class", o.ImagesPerClass, 2)
             .InRange("--image-size", o.ImageSize, 8, 256)
             .AtLeast("--validation-classes", o.ValidationClasses, 1)
-            .Network("--teacher", o.Teacher)
+            .Network("--teacher", o.ImageNetTeacher ? null : o.Teacher)
+            .InRange("--teacher-image-size", TeacherImageSize, 8, 512)
+            .FileExists("--imagenet-model", ImageNetModel)
             .AtLeast("--teacher-base-width", o.TeacherBaseWidth, 1)
             .FileExists("--teacher-weights", o.TeacherWeights)
             .Network("--student", o.Student)
@@ -227,6 +246,7 @@ internal sealed class QuickstartSettings : CommandSettings
             .AtLeast("--batch-images-per-class", o.ImagesPerClassInBatch, 2)
             .Device("--device", o.Device);
         CheckDistill(check);
+        CheckTeacher(check, o);
         if (Seeds is not null && (SeedList(Seeds) is not { Length: > 0 } list || list.Distinct().Count() != list.Length))
             check.Fail($"Option --seeds: '{Seeds}' is not a comma list of distinct integers.");
         if (Seeds is not null && Calibrate) check.Fail("Options --seeds and --calibrate contradict each other: the calibration has its own --calibration-seeds.");
@@ -240,6 +260,41 @@ internal sealed class QuickstartSettings : CommandSettings
             check.Fail($"Option --validation-classes {o.ValidationClasses} leaves {trainClasses} training classes of --classes {o.Classes} " +
                 $"(half of them train), fewer than --batch-classes {o.ClassesPerBatch}: lower --validation-classes or --batch-classes, or raise --classes.");
         return check.Result();
+    }
+
+    /// <summary>The ImageNet teacher's options, and what a frozen teacher needs.</summary>
+    private void CheckTeacher(OptionChecks check, QuickstartOptions o)
+    {
+        const string ImageNet = QuickstartOptions.ImageNetTeacherName;
+        if (!o.ImageNetTeacher)
+        {
+            if (ImageNetModel is not null) check.Fail($"Option --imagenet-model applies to --teacher {ImageNet} only (the teacher is '{o.Teacher}').");
+            if (TeacherImageSize is not null)
+                check.Fail($"Option --teacher-image-size applies to --teacher {ImageNet} only: a teacher trained from scratch sees the images as they are (--image-size).");
+            if (FreezeTeacher && TeacherWeights is null)
+                check.Fail($"Option --freeze-teacher with --teacher {o.Teacher} needs --teacher-weights FILE (a trained teacher): a frozen, randomly " +
+                    $"initialised network teaches nothing. Or use --teacher {ImageNet}, whose frozen embedding is its ImageNet features.");
+        }
+        else
+        {
+            if (ImageNetModel is null && Networks.ImageNetResNet18.FindModelFile() is null)
+                check.Fail($"Option --teacher {ImageNet}: ResNet18.onnx of the NuGet package {Networks.ImageNetResNet18.PackageId} {Networks.ImageNetResNet18.PackageVersion} " +
+                    $"was not found (looked in: {string.Join(", ", Networks.ImageNetResNet18.ModelFileLocations())}). Restore the package (docs/teachers.md: " +
+                    $"<PackageDownload Include=\"{Networks.ImageNetResNet18.PackageId}\" Version=\"[{Networks.ImageNetResNet18.PackageVersion}]\" />) or give --imagenet-model FILE.");
+            if (TeacherBaseWidth is not null) check.Fail($"Option --teacher-base-width does not apply to --teacher {ImageNet} (the ImageNet ResNet-18 has base width 64).");
+            if (TeacherSmallStem)
+                check.Fail($"Option --teacher-small-stem does not apply to --teacher {ImageNet}: its ImageNet weights are those of the standard stem (--teacher-image-size enlarges the images instead).");
+            if (FreezeTeacher && TeacherWeights is not null)
+                check.Fail($"Options --freeze-teacher and --teacher-weights contradict each other with --teacher {ImageNet}: frozen, the teacher is the ImageNet " +
+                    "network itself; --teacher-weights loads a fine-tuned one (which is not retrained either). Give one of them.");
+            if (FreezeTeacher && o.EmbeddingDim != QuickstartOptions.ImageNetFeatureDimension
+                && o.Distill.FirstOrDefault(m => m.Split('+').Contains("absolute")) is { } method)
+                check.Fail($"Option --distill {method}: the absolute term needs the students' embedding dimension to equal the teacher's, and the frozen " +
+                    $"{ImageNet} teaches its {QuickstartOptions.ImageNetFeatureDimension} pooled ImageNet features (--embedding-dim is {o.EmbeddingDim}). " +
+                    $"Pass --embedding-dim {QuickstartOptions.ImageNetFeatureDimension}, or distil with relative or rkd (they compare distances, in any dimension).");
+        }
+        if (Calibrate && (o.ImageNetTeacher || FreezeTeacher))
+            check.Fail($"Option --calibrate trains its own grid of teachers from scratch; it does not take --teacher {ImageNet} or --freeze-teacher.");
     }
 
     private void CheckDistill(OptionChecks check)

@@ -74,9 +74,23 @@ internal sealed class QuickstartSetup
         return new QuickstartSetup(options, Dataset, Split, ClassMap, Train, Validation, Test, Data);
     }
 
+    /// <summary>
+    /// The teacher: a network built from scratch, or with <c>--teacher imagenet-resnet18</c> the ImageNet ResNet-18
+    /// (ML.NET's weights) that sees every image at <c>--teacher-image-size</c>, resized inside it
+    /// (<see cref="ResizedInputNetwork"/>), with an input adapter that turns the dataset's normalised RGB back into
+    /// what the CNTK network was trained on (BGR, 0-255, minus its mean). Frozen (<c>--freeze-teacher</c>), its
+    /// embedding is the L2-normalised pooled 512-d ImageNet feature (identity head); otherwise a new
+    /// <c>--embedding-dim</c> head (kaiming normal; the identity when that is 512) to fine-tune.
+    /// </summary>
     public IEmbeddingNetwork CreateTeacher()
     {
         torch.manual_seed(Options.Seed);
+        if (Options.ImageNetTeacher)
+        {
+            var network = ImageNetResNet18.Load(Options.FreezeTeacher ? QuickstartOptions.ImageNetFeatureDimension : Options.EmbeddingDim,
+                new ImageNetResNet18Options { ModelPath = Options.ImageNetModel, SourceMean = Dataset.Mean, SourceStd = Dataset.Std });
+            return new ResizedInputNetwork(network, Options.TeacherImageSize, Options.TeacherImageSize);
+        }
         return EmbeddingNetworks.Create(Options.Teacher, Options.EmbeddingDim, new EmbeddingNetworkOptions
         {
             SmallInputStem = Options.TeacherSmallStem, BaseWidth = Options.TeacherBaseWidth,
@@ -144,7 +158,24 @@ internal sealed class QuickstartSetup
     {
         Epochs = epochs, Optimizer = OptimizerKind.AdamW, LearningRate = learningRate, WeightDecay = 1e-4,
         Schedule = LearningRateSchedule.Cosine, WarmupSteps = Data.Sampler.BatchesPerEpoch, Seed = Options.Seed,
-        LossParameterLearningRateMultiplier = 100, TeacherView = TeacherView.Clean,
+        LossParameterLearningRateMultiplier = 100, TeacherView = TeacherView.Clean, CacheTeacherOutputs = Options.TeacherCache,
         CheckpointDirectory = folder, Resume = true, LoggerFactory = loggers,
     };
+
+    /// <summary>
+    /// The teacher's options: those of every run, except that a pretrained ImageNet backbone learns at
+    /// <see cref="QuickstartOptions.PretrainedBackboneRateFactor"/> x <paramref name="learningRate"/> while its new head
+    /// and the proxies keep the rates they have in every run (the rate, and 100x the rate).
+    /// </summary>
+    public TrainingOptions TeacherTrainingOptions(int epochs, double learningRate, string? folder, ILoggerFactory? loggers)
+    {
+        var options = TrainingOptions(epochs, learningRate, folder, loggers);
+        if (!Options.ImageNetTeacher) return options;
+        const double f = QuickstartOptions.PretrainedBackboneRateFactor;
+        return options with
+        {
+            LearningRate = learningRate * f, HeadLearningRateMultiplier = 1 / f,
+            HeadParameterPrefix = ResizedInputNetwork.InnerModuleName + ".head.", LossParameterLearningRateMultiplier = options.LossParameterLearningRateMultiplier / f,
+        };
+    }
 }

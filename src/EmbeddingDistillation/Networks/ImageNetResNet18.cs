@@ -94,6 +94,11 @@ public static class ImageNetResNet18
     /// <returns>The file's path, or null when it is in none of them.</returns>
     public static string? FindModelFile() => Candidates().FirstOrDefault(File.Exists);
 
+    /// <summary>
+    /// The paths <see cref="FindModelFile"/> tries, in order (for messages that say where the file was looked for).
+    /// </summary>
+    public static IReadOnlyList<string> ModelFileLocations() => [.. Candidates()];
+
     /// <summary>Builds the ResNet-18 and loads the ONNX file's weights into it.</summary>
     /// <param name="embeddingDimension">D (default 512).</param>
     /// <param name="options">Options; null for the defaults.</param>

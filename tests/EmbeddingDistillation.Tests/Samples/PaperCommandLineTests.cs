@@ -30,6 +30,13 @@ public sealed class PaperCommandLineTests : IDisposable
     [InlineData("--device tpu", "--device", "tpu")]
     [InlineData("--threads 0", "--threads", "0")]
     [InlineData("--lq-downscale 0.5", "--lq-downscale", "0.5")]
+    [InlineData("--freeze-teacher", "--freeze-teacher", "--teacher-checkpoint")]
+    [InlineData("--teacher-image-size 96", "--teacher-image-size", "imagenet-resnet18")]
+    [InlineData("--imagenet-model /no/such/ResNet18.onnx", "--imagenet-model", "/no/such/ResNet18.onnx")]
+    [InlineData("--teacher imagenet-resnet18 --teacher-image-size 4", "--teacher-image-size", "4")]
+    [InlineData("--teacher imagenet-resnet18 --teacher-weights /no/such/resnet18.pth", "--teacher-weights", "imagenet-resnet18")]
+    [InlineData("--teacher imagenet-resnet18 --teacher-image-size 96 --methods baseline,attention", "--teacher-image-size", "attention")]
+    [InlineData("--teacher imagenet-resnet18 --freeze-teacher --teacher-checkpoint teacher.weights", "--freeze-teacher", "--teacher-checkpoint")]
     public void BadValuesAreRefusedWithTheUsageExitCodeBeforeAnyWork(string args, string option, string value)
     {
         var (code, _, error) = SampleRun.Run<PaperCommand>(PaperCommand.Info, ["--dataset", "cub", "--root", _root, "--report", Report, .. args.Split(' ')]);

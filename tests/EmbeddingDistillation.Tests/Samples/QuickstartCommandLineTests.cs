@@ -26,6 +26,15 @@ public class QuickstartCommandLineTests
     [InlineData("--classes 12 --validation-classes 5", "--validation-classes", "5")]
     [InlineData("--bogus 1", "--bogus", "--bogus")]
     [InlineData("--resume --overwrite", "--resume", "--overwrite")]
+    [InlineData("--freeze-teacher", "--freeze-teacher", "--teacher-weights")]
+    [InlineData("--teacher resnet18 --imagenet-model /no/such/ResNet18.onnx", "--imagenet-model", "/no/such/ResNet18.onnx")]
+    [InlineData("--teacher-image-size 96", "--teacher-image-size", "imagenet-resnet18")]
+    [InlineData("--teacher imagenet-resnet18 --teacher-image-size 4", "--teacher-image-size", "4")]
+    [InlineData("--teacher imagenet-resnet18 --freeze-teacher", "--distill absolute", "--embedding-dim 512")]
+    [InlineData("--teacher imagenet-resnet18 --teacher-small-stem", "--teacher-small-stem", "imagenet-resnet18")]
+    [InlineData("--teacher imagenet-resnet18 --teacher-base-width 16", "--teacher-base-width", "imagenet-resnet18")]
+    [InlineData("--teacher imagenet-resnet18 --calibrate", "--calibrate", "imagenet-resnet18")]
+    [InlineData("--teacher imagenet-resnet18 --freeze-teacher --embedding-dim 512 --teacher-weights /no/such/teacher.weights", "--freeze-teacher", "--teacher-weights")]
     public void BadValuesAreRefusedWithTheUsageExitCodeBeforeAnyWork(string args, string option, string value)
     {
         string report = SampleRun.NewPath("ed-quickstart-cli");
