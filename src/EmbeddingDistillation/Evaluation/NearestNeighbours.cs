@@ -67,12 +67,21 @@ public static class NearestNeighbours
     {
         TensorChecks.Embeddings(queries, gallery is null ? "embeddings" : "queries", "NearestNeighbours", gallery is null ? 2 : 1, allowHalf: false, finite: true);
         CheckK(queries, gallery, k);
+        return Collect(queries, k, onChunk => ForEachChunk(queries, gallery, k, options ?? KnnOptions.Default, cancellationToken, onChunk));
+    }
+
+    /// <summary>Searches a gallery prepared once (the queries checked by the caller: float, [Q, D], the gallery's dtype and device).</summary>
+    internal static KnnResult Search(Tensor queries, PreparedGallery gallery, int k, KnnOptions options, CancellationToken cancellationToken) =>
+        Collect(queries, k, onChunk => ForEachChunk(queries, gallery, self: false, k, options, cancellationToken, onChunk));
+
+    private static KnnResult Collect(Tensor queries, int k, Action<Action<long, Tensor, Tensor>> search)
+    {
         // Allocated in the caller's dispose scope (if any); the chunks are copied in.
         var indices = empty(queries.shape[0], k, dtype: ScalarType.Int64, device: queries.device);
         var distances = empty(queries.shape[0], k, dtype: queries.dtype, device: queries.device);
         try
         {
-            ForEachChunk(queries, gallery, k, options ?? KnnOptions.Default, cancellationToken, (start, idx, dist) =>
+            search((start, idx, dist) =>
             {
                 indices.narrow(0, start, idx.shape[0]).copy_(idx);
                 distances.narrow(0, start, dist.shape[0]).copy_(dist);
@@ -87,7 +96,6 @@ public static class NearestNeighbours
         }
     }
 
-    /// <summary>Throws unless 1 &lt;= k &lt;= gallery size (minus the excluded self-match).</summary>
     private static void CheckK(Tensor queries, Tensor? gallery, int k)
     {
         var self = gallery is null;
@@ -118,35 +126,42 @@ public static class NearestNeighbours
             PairwiseDistances.Validate(queries, gallery);
         }
         CheckK(queries, gallery, k);
-        var g = self ? queries.shape[0] : gallery!.shape[0];
-        var rows = options.ChunkRows ?? ChunkRows(g, queries.dtype, options.MemoryBudgetBytes);
+        using var prepared = PreparedGallery.PrepareChecked(gallery ?? queries, options.Metric);
+        ForEachChunk(queries, prepared, self, k, options, cancellationToken, onChunk);
+    }
+
+    /// <summary>
+    /// The chunked search against a gallery validated and prepared once (<see cref="PreparedGallery"/>); the queries are
+    /// assumed checked by the caller (float, [Q, D] on the gallery's device and dtype). With <paramref name="self"/> the
+    /// queries are the gallery's own rows, and each row's self-match is excluded.
+    /// </summary>
+    internal static void ForEachChunk(Tensor queries, PreparedGallery gallery, bool self, int k, KnnOptions options,
+        CancellationToken cancellationToken, Action<long, Tensor, Tensor> onChunk)
+    {
+        var rows = options.ChunkRows ?? ChunkRows(gallery.Count, queries.dtype, options.MemoryBudgetBytes);
         if (rows < 1)
             throw new ArgumentOutOfRangeException(nameof(options), rows, "KnnOptions.ChunkRows must be at least 1.");
 
         using var outer = NewDisposeScope();
         using var noGrad = no_grad();
-        var (qs, gs) = options.Metric == KnnMetric.Cosine
-            ? Normalise(queries, gallery)
-            : (queries.detach(), (gallery ?? queries).detach());
-
-        var galleryNorms = gs.pow(2).sum(1);                               // |g|^2, once
-        var queryNorms = self ? galleryNorms : qs.pow(2).sum(1);          // |q|^2, added back to the k kept
+        var cosine = gallery.Metric == KnnMetric.Cosine;
+        var qs = self ? gallery.Vectors : cosine ? nn.functional.normalize(queries.detach(), p: 2, dim: 1) : queries.detach();
+        var queryNorms = self ? gallery.SquaredNorms : qs.pow(2).sum(1);   // |q|^2, added back to the k kept
         for (long start = 0; start < qs.shape[0]; start += rows)
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var c = Math.Min(rows, qs.shape[0] - start);
             // |g|^2 - 2 q.g: the squared distance minus the row constant |q|^2, one buffer [c, G].
-            var scores = PairwiseDistances.SquaredEuclideanRowShifted(qs.narrow(0, start, c), gs, galleryNorms);
+            var scores = torch.addmm(gallery.SquaredNorms.unsqueeze(0), qs.narrow(0, start, c), gallery.Vectors.t(), beta: 1, alpha: -2);
             if (self) scores.diagonal(start).fill_(double.PositiveInfinity);
             var (values, idx) = TopKDeterministic(scores, k);
             var d2 = values.add(queryNorms.narrow(0, start, c).unsqueeze(1)).clamp_min(0);
-            var dist = options.Metric == KnnMetric.Cosine ? d2.mul(0.5) : d2.sqrt(); // |a-b|^2 / 2 = 1 - cos
+            var dist = cosine ? d2.mul(0.5) : d2.sqrt(); // |a-b|^2 / 2 = 1 - cos
             onChunk(start, idx, dist);
         }
     }
 
-    /// <summary>The k smallest entries of each row of <paramref name="d"/>, ordered by (value, column index).</summary>
     private static (Tensor Values, Tensor Indices) TopKDeterministic(Tensor d, int k)
     {
         // One extra place: the (k+1)-th smallest equals the k-th exactly when more than k entries are <= the k-th
@@ -176,12 +191,6 @@ public static class NearestNeighbours
         var (byIndex, perm) = indices.sort(1);
         var (ordered, perm2) = values.gather(1, perm).sort(1, descending: false, stable: true);
         return (ordered, byIndex.gather(1, perm2));
-    }
-
-    private static (Tensor Queries, Tensor Gallery) Normalise(Tensor queries, Tensor? gallery)
-    {
-        var q = nn.functional.normalize(queries.detach(), p: 2, dim: 1);
-        return (q, gallery is null ? q : nn.functional.normalize(gallery.detach(), p: 2, dim: 1));
     }
 
     private static long ElementSize(ScalarType dtype) => dtype switch

@@ -28,9 +28,12 @@ public sealed class EmbeddingIndex : IDisposable
     private readonly string[]? _names;
     private readonly Dictionary<long, int> _rowOfId;
     private long _searchBudget = KnnOptions.DefaultMemoryBudgetBytes;
+    // Validated and normalised once, here: a search then costs its matmul and top-k only.
+    private readonly PreparedGallery _gallery;
 
-    private EmbeddingIndex(Tensor embeddings, long[] ids, string[]? names, KnnMetric metric)
+    private EmbeddingIndex(Tensor embeddings, long[] ids, string[]? names, KnnMetric metric, bool validated)
     {
+        _gallery = validated ? PreparedGallery.PrepareChecked(embeddings, metric) : PreparedGallery.Prepare(embeddings, metric, "embeddings", "EmbeddingIndex");
         Embeddings = embeddings;
         _ids = ids;
         _names = names;
@@ -101,8 +104,9 @@ public sealed class EmbeddingIndex : IDisposable
             var nullAt = Array.IndexOf(nameArray, null);
             if (nullAt >= 0) throw new ArgumentException($"names[{nullAt}] is null.", nameof(names));
         }
-        var copy = embeddings.detach().clone().contiguous();
-        return new EmbeddingIndex(copy, idArray, nameArray, options.Metric) { SearchMemoryBudgetBytes = options.SearchMemoryBudgetBytes };
+        // Owned by the index, not by a dispose scope the caller may have open: the index outlives it.
+        var copy = embeddings.detach().clone().contiguous().DetachFromDisposeScope();
+        return new EmbeddingIndex(copy, idArray, nameArray, options.Metric, validated: true) { SearchMemoryBudgetBytes = options.SearchMemoryBudgetBytes };
     }
 
     /// <summary>
@@ -142,8 +146,9 @@ public sealed class EmbeddingIndex : IDisposable
         var kept = Math.Min(k, Count);
         using var scope = NewDisposeScope();
         var q = queries.detach().to(Embeddings.dtype, Embeddings.device);
+        TensorChecks.Embeddings(q, nameof(queries), "EmbeddingIndex", 1, allowHalf: false, finite: true);
         var options = new KnnOptions { Metric = Metric, MemoryBudgetBytes = SearchMemoryBudgetBytes };
-        using var result = NearestNeighbours.Search(q, Embeddings, kept, options, cancellationToken);
+        using var result = NearestNeighbours.Search(q, _gallery, kept, options, cancellationToken);
         var rows = result.Indices.cpu().data<long>().ToArray();
         var distances = result.Distances.to(ScalarType.Float64, CPU).data<double>().ToArray();
         var hits = new EmbeddingIndexHit[q.shape[0]][];
@@ -199,15 +204,28 @@ public sealed class EmbeddingIndex : IDisposable
     {
         ArgumentNullException.ThrowIfNull(path);
         var (embeddings, ids, names, metric) = EmbeddingIndexFile.Read(path);
+        embeddings.DetachFromDisposeScope();
         if (device is not null && device.type != DeviceType.CPU)
         {
-            var moved = embeddings.to(device);
+            var moved = embeddings.to(device).DetachFromDisposeScope();
             embeddings.Dispose();
             embeddings = moved;
         }
-        return new EmbeddingIndex(embeddings, ids, names, metric) { SearchMemoryBudgetBytes = searchMemoryBudgetBytes };
+        try
+        {
+            return new EmbeddingIndex(embeddings, ids, names, metric, validated: false) { SearchMemoryBudgetBytes = searchMemoryBudgetBytes };
+        }
+        catch (ArgumentException e)
+        {
+            embeddings.Dispose();
+            throw new InvalidDataException($"Embedding index '{path}': {e.Message}", e);
+        }
     }
 
     /// <summary>Disposes the embeddings.</summary>
-    public void Dispose() => Embeddings.Dispose();
+    public void Dispose()
+    {
+        _gallery.Dispose();
+        Embeddings.Dispose();
+    }
 }

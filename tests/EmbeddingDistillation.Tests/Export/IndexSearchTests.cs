@@ -156,4 +156,60 @@ public class IndexSearchTests
             Assert.True(hits[i][0].Distance < 1e-3);
         }
     }
+    [Theory]
+    [InlineData(KnnMetric.Euclidean)]
+    [InlineData(KnnMetric.Cosine)]
+    public void PreparedSearchEqualsTheUnpreparedFunctionBitForBit(KnnMetric metric)
+    {
+        manual_seed(11);
+        using var gallery = randn(300, 16);
+        using var queries = randn(37, 16);
+        using var index = EmbeddingIndex.Build(gallery, options: new EmbeddingIndexOptions { Metric = metric });
+        using var reference = NearestNeighbours.Search(queries, gallery, 5, new KnnOptions { Metric = metric });
+
+        var hits = index.Search(queries, 5);
+
+        var rows = reference.Indices.data<long>().ToArray();
+        var distances = reference.Distances.data<float>().ToArray();
+        for (var i = 0; i < 37; i++)
+            for (var j = 0; j < 5; j++)
+            {
+                Assert.Equal(rows[i * 5 + j], hits[i][j].Row);
+                Assert.Equal(distances[i * 5 + j], (float)hits[i][j].Distance);
+            }
+    }
+
+    [Fact]
+    public void AnIndexBuiltInsideADisposeScopeOutlivesIt()
+    {
+        EmbeddingIndex index;
+        using (NewDisposeScope())
+        {
+            index = EmbeddingIndex.Build(randn(20, 4), options: new EmbeddingIndexOptions { Metric = KnnMetric.Cosine });
+        }
+        using (index)
+        {
+            using var query = index.Embeddings[3].clone();
+            Assert.Equal(3, index.Search(query, 1)[0][0].Row);
+        }
+    }
+
+    [Fact]
+    public void NonFiniteQueriesAndIndexFilesAreRejectedByName()
+    {
+        using var gallery = randn(5, 3);
+        using var index = EmbeddingIndex.Build(gallery);
+        using var nan = tensor(new float[,] { { 1, float.NaN, 0 } });
+        Assert.Contains("NaN", Assert.Throws<ArgumentException>(() => index.Search(nan, 1)).Message);
+
+        var path = Path.Combine(Path.GetTempPath(), $"nan-{Guid.NewGuid():N}.edidx");
+        try
+        {
+            using (var bad = EmbeddingIndex.Build(gallery)) { bad.Embeddings[2][1].fill_(float.NaN); bad.Save(path); }
+            var ex = Assert.Throws<InvalidDataException>(() => EmbeddingIndex.Load(path));
+            Assert.Contains(path, ex.Message);
+            Assert.Contains("NaN", ex.Message);
+        }
+        finally { File.Delete(path); }
+    }
 }
