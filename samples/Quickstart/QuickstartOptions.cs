@@ -62,7 +62,7 @@ internal sealed record QuickstartOptions
     // Objectives.
     public string TeacherLoss { get; init; } = "proxy-anchor";
     public string StudentLoss { get; init; } = "multi-similarity";
-    public double LambdaAbsolute { get; init; } = 20.0;
+    public double LambdaAbsolute { get; init; } = 5.0;
     public double LambdaRelative { get; init; } = 300.0;
     public double LambdaRkdDistance { get; init; } = 100.0;
     public double LambdaRkdAngle { get; init; } = 200.0;
@@ -70,7 +70,7 @@ internal sealed record QuickstartOptions
     /// The calibrated metric-loss weights of the distilled methods (docs/quickstart.md): at their calibrated lambdas every
     /// method scored higher on the validation classes without the student's own metric loss than with it.
     /// </summary>
-    public const string CalibratedMetricWeights = "absolute=0,absolute+relative=0,relative=0,rkd=0";
+    public const string CalibratedMetricWeights = "absolute=0,absolute+relative=0,relative=1,rkd=0";
     /// <summary>The weight of the students' own metric loss in each distilled method (1 when a method is not listed).</summary>
     public IReadOnlyDictionary<string, double> DistilledMetricWeights { get; init; } = QuickstartSettings.MetricWeights(CalibratedMetricWeights)!;
     public IReadOnlyList<string> Distill { get; init; } = ["absolute", "relative", "rkd"];
@@ -80,7 +80,7 @@ internal sealed record QuickstartOptions
     public int TeacherEpochs { get; init; } = 20;
     public int StudentEpochs { get; init; } = 30;
     public double TeacherLearningRate { get; init; } = 1e-3;
-    public double StudentLearningRate { get; init; } = 1e-2;
+    public double StudentLearningRate { get; init; } = 3e-2;
     public int ClassesPerBatch { get; init; } = 8;
     public int ImagesPerClassInBatch { get; init; } = 8;
 

@@ -145,8 +145,8 @@ internal sealed class QuickstartSettings : CommandSettings
     public bool NoBaseline { get; init; }
 
     [CommandOption("--lambda-absolute <X>")]
-    [DefaultValue(20.0)]
-    public double LambdaAbsolute { get; init; } = 20.0;
+    [DefaultValue(5.0)]
+    public double LambdaAbsolute { get; init; } = 5.0;
 
     [CommandOption("--lambda-relative <X>")]
     [DefaultValue(300.0)]
@@ -161,7 +161,7 @@ internal sealed class QuickstartSettings : CommandSettings
     public double LambdaRkdAngle { get; init; } = 200.0;
 
     [CommandOption("--distilled-metric-weights <LIST>")]
-    [Description("Weight of the students' own metric loss per distilled method, e.g. absolute=1,relative=1 for the paper's sum (unlisted: 1; the baseline always 1). Default: 0 for every method, as calibrated")]
+    [Description("Weight of the students' own metric loss per distilled method, e.g. absolute=1,relative=1 for the paper's sum (unlisted: 1; the baseline always 1). Default: 1 for relative, 0 for the others, as calibrated")]
     [DefaultValue(QuickstartOptions.CalibratedMetricWeights)]
     public string DistilledMetricWeights { get; init; } = QuickstartOptions.CalibratedMetricWeights;
 
@@ -178,8 +178,8 @@ internal sealed class QuickstartSettings : CommandSettings
     public double TeacherLr { get; init; } = 1e-3;
 
     [CommandOption("--student-lr <X>")]
-    [DefaultValue(1e-2)]
-    public double StudentLr { get; init; } = 1e-2;
+    [DefaultValue(3e-2)]
+    public double StudentLr { get; init; } = 3e-2;
 
     [CommandOption("--batch-classes <P>")]
     [Description("Classes per batch (P), at least 2")]
