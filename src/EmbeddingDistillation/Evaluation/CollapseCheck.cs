@@ -10,7 +10,7 @@ namespace EmbeddingDistillation.Evaluation;
 /// from scratch). Samples print <see cref="Warning"/> after every run; <see cref="RetrievalValidator"/> reports the
 /// inputs (<c>chance@1</c>, <c>spread</c>) with every validation.
 /// </summary>
-public sealed record CollapseCheck
+public sealed class CollapseCheck
 {
     internal CollapseCheck(double RecallAtOne, double ChanceRecallAtOne, double Spread)
     {

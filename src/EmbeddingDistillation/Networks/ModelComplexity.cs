@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace EmbeddingDistillation.Networks;
 
 /// <summary>Parameter and multiply-accumulate counts of a network.</summary>
-public sealed record ComplexityReport
+public sealed class ComplexityReport
 {
     internal ComplexityReport(long Parameters, long Macs)
     {
