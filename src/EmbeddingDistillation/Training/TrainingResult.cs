@@ -44,45 +44,48 @@ public sealed class EpochRecord
     public IReadOnlyDictionary<string, double> Terms { get; }
 }
 
-/// <summary>The summary of a training run.</summary>
+/// <summary>
+/// The summary of a training run. Its properties are init-settable so that a finished run's result can be stored and
+/// read back (System.Text.Json), e.g. by a resumable report; the history records deserialise through their constructors.
+/// </summary>
 public sealed class TrainingResult
 {
     /// <summary>Steps completed (including those before a resume).</summary>
-    public int Steps { get; internal init; }
+    public required int Steps { get; init; }
 
     /// <summary>Epochs completed.</summary>
-    public int EpochsCompleted { get; internal init; }
+    public required int EpochsCompleted { get; init; }
 
     /// <summary>
     /// True when the run stopped because cancellation was requested. With a checkpoint folder, <c>last.ckpt</c> then
     /// holds the run up to the last finished step (and a validation it still owes), and a rerun resumes from it.
     /// </summary>
-    public bool Cancelled { get; internal init; }
+    public required bool Cancelled { get; init; }
 
     /// <summary>True when early stopping ended the run.</summary>
-    public bool StoppedEarly { get; internal init; }
+    public required bool StoppedEarly { get; init; }
 
     /// <summary>True when this run continued from a checkpoint.</summary>
-    public bool Resumed { get; internal init; }
+    public required bool Resumed { get; init; }
 
     /// <summary>The best value of the selection metric, or null without validation.</summary>
-    public double? BestMetric { get; internal init; }
+    public double? BestMetric { get; init; }
 
     /// <summary>Epochs completed when the best value was measured, or null.</summary>
-    public int? BestEpoch { get; internal init; }
+    public int? BestEpoch { get; init; }
 
     /// <summary>Per-epoch mean losses.</summary>
-    public IReadOnlyList<EpochRecord> History { get; internal init; } = [];
+    public required IReadOnlyList<EpochRecord> History { get; init; }
 
     /// <summary>Validation results in order.</summary>
-    public IReadOnlyList<ValidationRecord> Validations { get; internal init; } = [];
+    public required IReadOnlyList<ValidationRecord> Validations { get; init; }
 
     /// <summary>Steps skipped because of non-finite values (<see cref="NonFiniteStepPolicy.Skip"/>), over the whole run.</summary>
-    public int SkippedSteps { get; internal init; }
+    public int SkippedSteps { get; init; }
 
     /// <summary>Wall time of this session of the run.</summary>
-    public TimeSpan Elapsed { get; internal init; }
+    public required TimeSpan Elapsed { get; init; }
 
     /// <summary>Mean training throughput of this session, student images per second.</summary>
-    public double ImagesPerSecond { get; internal init; }
+    public required double ImagesPerSecond { get; init; }
 }
