@@ -6,7 +6,7 @@ namespace EmbeddingDistillation.Vision;
 /// A dataset that can write one sample's normalised image straight into a caller's buffer, so that the
 /// <see cref="PrefetchingBatchLoader"/> can decode samples on worker threads into one contiguous batch array.
 /// </summary>
-public interface IImageBatchSource : IEmbeddingDataset
+internal interface IImageBatchSource : IEmbeddingDataset
 {
     /// <summary>Side length of the square output images.</summary>
     int ImageSize { get; }

@@ -8,7 +8,7 @@ namespace EmbeddingDistillation.Vision;
 /// An <see cref="IEmbeddingDataset"/> over image files: decodes, (optionally) crops to the box and degrades,
 /// and applies the paper's train or test pipeline. Labels are the dataset's class ids.
 /// </summary>
-public class ImageDataset : IImageBatchSource
+public class ImageDataset : IEmbeddingDataset, IImageBatchSource
 {
     private readonly ImageRecord[] _records;
     private readonly int[] _labels;
@@ -44,7 +44,7 @@ public class ImageDataset : IImageBatchSource
     public ImageDatasetOptions Options { get; }
 
     /// <summary>The transform built from the options.</summary>
-    public ImageTransform Transform { get; }
+    internal ImageTransform Transform { get; }
 
     /// <summary>The images of this dataset.</summary>
     public IReadOnlyList<ImageRecord> Records => _records;
@@ -58,11 +58,13 @@ public class ImageDataset : IImageBatchSource
     /// <inheritdoc/>
     public IReadOnlyList<int> Labels => _labels;
 
-    /// <inheritdoc/>
-    public int ImageSize => Options.Transform.ImageSize;
+    internal int ImageSize => Options.Transform.ImageSize;
 
-    /// <inheritdoc/>
-    public virtual bool HasTeacherView => false;
+    int IImageBatchSource.ImageSize => ImageSize;
+
+    internal virtual bool HasTeacherView => false;
+
+    bool IImageBatchSource.HasTeacherView => HasTeacherView;
 
     /// <summary>How many corrupt images were replaced by zeros so far (with <see cref="ImageDatasetOptions.SkipCorruptImages"/>).</summary>
     public int CorruptImageCount => Volatile.Read(ref _corrupt);
@@ -85,8 +87,11 @@ public class ImageDataset : IImageBatchSource
         return tensor(data, [indices.Count, 3, ImageSize, ImageSize]);
     }
 
-    /// <inheritdoc/>
-    public void FillSample(int index, int position, bool augment, int batchSeed, Span<float> destination, Span<float> teacherDestination)
+    void IImageBatchSource.FillSample(int index, int position, bool augment, int batchSeed, Span<float> destination, Span<float> teacherDestination)
+        => FillSample(index, position, augment, batchSeed, destination, teacherDestination);
+
+    /// <summary>Writes one sample's student view, or its teacher view, into the caller's buffer (see <see cref="IImageBatchSource.FillSample"/>).</summary>
+    internal void FillSample(int index, int position, bool augment, int batchSeed, Span<float> destination, Span<float> teacherDestination)
     {
         if ((uint)index >= (uint)_records.Length)
             throw new ArgumentOutOfRangeException(nameof(index), index, $"{Name} has {_records.Length} samples.");
@@ -144,7 +149,7 @@ public sealed class CrossQualityDataset : ImageDataset, ITeacherViewDataset
     }
 
     /// <inheritdoc/>
-    public override bool HasTeacherView => true;
+    internal override bool HasTeacherView => true;
 
     /// <inheritdoc/>
     public Tensor LoadTeacherImages(IReadOnlyList<int> indices, bool augment, int seed) => Load(indices, augment, seed, teacher: true);

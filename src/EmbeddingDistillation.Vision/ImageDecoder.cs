@@ -7,7 +7,7 @@ namespace EmbeddingDistillation.Vision;
 /// Decodes JPEG and PNG files (anything SkiaSharp's <see cref="SKCodec"/> reads) to RGB, applying the EXIF
 /// orientation so the pixels are as displayed. Alpha is dropped without compositing (as PIL's convert("RGB")).
 /// </summary>
-public static class ImageDecoder
+internal static class ImageDecoder
 {
     /// <summary>The largest image decoded, in pixels (guards memory against corrupt headers): 100 megapixels.</summary>
     public const long MaxPixels = 100_000_000;

@@ -17,7 +17,7 @@ internal readonly record struct GeometricParams(int ResizedWidth, int ResizedHei
 /// torchvision-equivalent transforms (Resize, RandomResizedCrop, CenterCrop, RandomHorizontalFlip, ToTensor,
 /// Normalize), seeded by a <see cref="Random"/> per sample. Resizing uses <see cref="Resampler"/>.
 /// </summary>
-public sealed class ImageTransform
+internal sealed class ImageTransform
 {
     private readonly ImageTransformOptions _options;
     private readonly float[] _scale = new float[3], _shift = new float[3];

@@ -33,7 +33,7 @@ public sealed record ImageTransformOptions
     public int EffectiveResizeSize => ResizeSize ?? (int)Math.Round(ImageSize * 256.0 / 224.0, MidpointRounding.ToEven);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
-    public void Validate()
+    internal void Validate()
     {
         if (ImageSize <= 0) throw new ArgumentException($"ImageSize must be positive, got {ImageSize}.", nameof(ImageSize));
         if (EffectiveResizeSize <= 0) throw new ArgumentException($"ResizeSize must be positive, got {ResizeSize}.", nameof(ResizeSize));
@@ -59,7 +59,7 @@ public sealed record LowQualityOptions
     public int? JpegQuality { get; init; }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
-    public void Validate()
+    internal void Validate()
     {
         if (!(DownscaleFactor >= 1) || double.IsInfinity(DownscaleFactor)) throw new ArgumentException($"DownscaleFactor must be >= 1, got {DownscaleFactor}.", nameof(DownscaleFactor));
         if (JpegQuality is < 1 or > 100) throw new ArgumentException($"JpegQuality must be in [1, 100], got {JpegQuality}.", nameof(JpegQuality));

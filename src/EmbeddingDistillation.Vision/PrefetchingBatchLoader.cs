@@ -8,10 +8,10 @@ namespace EmbeddingDistillation.Vision;
 /// <summary>One batch to load: sample indices and the batch seed of its augmentation.</summary>
 /// <param name="Indices">Sample indices in [0, Count).</param>
 /// <param name="Seed">The batch seed (each sample's randomness derives from it, its position and its index).</param>
-public sealed record BatchRequest(IReadOnlyList<int> Indices, int Seed);
+internal sealed record BatchRequest(IReadOnlyList<int> Indices, int Seed);
 
 /// <summary>A loaded batch. Dispose it (or let the consumer's dispose scope collect its tensors) after the step.</summary>
-public sealed class ImageBatch : IDisposable
+internal sealed class ImageBatch : IDisposable
 {
     internal ImageBatch(int number, BatchRequest request, int[] labels, Tensor images, Tensor? teacherImages)
     {
@@ -49,7 +49,7 @@ public sealed class ImageBatch : IDisposable
 }
 
 /// <summary>Options of <see cref="PrefetchingBatchLoader"/>.</summary>
-public sealed record BatchLoaderOptions
+internal sealed record BatchLoaderOptions
 {
     /// <summary>Threads decoding and augmenting samples in parallel. Default <see cref="Environment.ProcessorCount"/>.</summary>
     public int WorkerCount { get; init; } = Environment.ProcessorCount;
@@ -77,7 +77,7 @@ public sealed record BatchLoaderOptions
 /// (e.g. an <see cref="ImageDataException"/> naming the file) is rethrown to the consumer after the batches
 /// before it; cancellation stops the workers.
 /// </summary>
-public sealed class PrefetchingBatchLoader
+internal sealed class PrefetchingBatchLoader
 {
     private readonly IImageBatchSource _source;
     private readonly BatchLoaderOptions _options;

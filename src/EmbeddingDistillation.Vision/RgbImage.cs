@@ -1,7 +1,7 @@
 namespace EmbeddingDistillation.Vision;
 
 /// <summary>An 8-bit RGB image, rows top to bottom, pixels interleaved (R, G, B).</summary>
-public sealed class RgbImage
+internal sealed class RgbImage
 {
     /// <summary>Wraps <paramref name="pixels"/> (length width * height * 3).</summary>
     /// <param name="width">Width in pixels (positive).</param>

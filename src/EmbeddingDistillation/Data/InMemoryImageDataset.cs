@@ -123,7 +123,7 @@ public class InMemoryImageDataset : IEmbeddingDataset
     /// raw-pixel baselines and export).
     /// </summary>
     /// <param name="indices">Sample indices in [0, Count).</param>
-    public Tensor LoadRawImages(IReadOnlyList<int> indices)
+    internal Tensor LoadRawImages(IReadOnlyList<int> indices)
     {
         DatasetIndices.Validate(indices, Count, Name);
         var plane = 3 * Height * Width;

@@ -10,7 +10,7 @@ namespace EmbeddingDistillation.Evaluation;
 /// from scratch). Samples print <see cref="Warning"/> after every run; <see cref="RetrievalValidator"/> reports the
 /// inputs (<c>chance@1</c>, <c>spread</c>) with every validation.
 /// </summary>
-public sealed record CollapseCheck
+public sealed class CollapseCheck
 {
     internal CollapseCheck(double RecallAtOne, double ChanceRecallAtOne, double Spread)
     {
@@ -29,10 +29,10 @@ public sealed record CollapseCheck
     public double Spread { get; }
 
     /// <summary>Recall@1 below this many times chance counts as near chance (2).</summary>
-    public const double NearChanceFactor = 2;
+    internal const double NearChanceFactor = 2;
 
     /// <summary>A spread below this counts as collapsed (0.05: all pairwise distances 20x smaller than spread embeddings').</summary>
-    public const double CollapsedSpread = 0.05;
+    internal const double CollapsedSpread = 0.05;
 
     /// <summary>True when Recall@1 is below <see cref="NearChanceFactor"/> times chance.</summary>
     public bool NearChance => RecallAtOne < NearChanceFactor * ChanceRecallAtOne;
@@ -78,7 +78,7 @@ public sealed record CollapseCheck
     /// sample, of its class with probability (n_c - 1) / (N - 1); the mean over queries.
     /// </summary>
     /// <param name="labels">Labels [N], N &gt;= 2.</param>
-    public static double ChanceOf(Tensor labels)
+    internal static double ChanceOf(Tensor labels)
     {
         ArgumentNullException.ThrowIfNull(labels);
         var values = labels.cpu().to_type(ScalarType.Int64).data<long>().ToArray();
@@ -93,7 +93,7 @@ public sealed record CollapseCheck
     /// </summary>
     /// <param name="embeddings">Embeddings [N, D], N &gt;= 2.</param>
     /// <param name="maxRows">Row budget (default 2,048: 4 M distances).</param>
-    public static double SpreadOf(Tensor embeddings, int maxRows = 2048)
+    internal static double SpreadOf(Tensor embeddings, int maxRows = 2048)
     {
         ArgumentNullException.ThrowIfNull(embeddings);
         if (embeddings.dim() != 2 || embeddings.shape[0] < 2)

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace EmbeddingDistillation.Evaluation;
 
 /// <summary>Options of <see cref="KMeans"/>.</summary>
-public sealed class KMeansOptions
+internal sealed class KMeansOptions
 {
     /// <summary>Seed of the k-means++ initialisation. Default 0.</summary>
     public int Seed { get; init; }

@@ -7,7 +7,7 @@ namespace EmbeddingDistillation.Evaluation;
 /// [Q, k] (the queries' dtype), both on the queries' device, nearest first, ties by lower gallery index.
 /// </summary>
 /// <remarks>Owns both tensors; disposing the result disposes them.</remarks>
-public sealed class KnnResult : IDisposable
+internal sealed class KnnResult : IDisposable
 {
     internal KnnResult(Tensor indices, Tensor distances)
     {

@@ -18,7 +18,7 @@ namespace EmbeddingDistillation.Evaluation;
 /// the last two; a tie straddles the cut) are re-ranked with a stable full sort of that row, and (2) the k survivors of every row are ordered by
 /// (distance, index) with two small sorts (by index, then stable by distance). Distinct distances keep their order.
 /// </remarks>
-public static class NearestNeighbours
+internal static class NearestNeighbours
 {
     /// <summary>
     /// Bytes of chunk temporaries per query row against a gallery of <paramref name="gallerySize"/> items: the

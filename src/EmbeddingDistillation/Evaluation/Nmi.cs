@@ -13,7 +13,7 @@ namespace EmbeddingDistillation.Evaluation;
 /// Conventions as scikit-learn: when both the clustering and the labels have a single group (both entropies 0)
 /// the NMI is 1; small negative round-off of the mutual information is clipped to 0.
 /// </remarks>
-public static class Nmi
+internal static class Nmi
 {
     /// <summary>Clusters <paramref name="embeddings"/> with k-means (k = number of distinct labels) and scores the clustering.</summary>
     /// <param name="embeddings">[N, D] float32 or float64, finite.</param>

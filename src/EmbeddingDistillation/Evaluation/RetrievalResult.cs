@@ -1,7 +1,7 @@
 namespace EmbeddingDistillation.Evaluation;
 
 /// <summary>All retrieval metrics of one kNN pass (see <see cref="RetrievalMetrics.Evaluate(TorchSharp.torch.Tensor, TorchSharp.torch.Tensor, IReadOnlyList{int}, KnnOptions?, CancellationToken)"/>).</summary>
-public sealed record RetrievalResult
+public sealed class RetrievalResult
 {
     internal RetrievalResult(IReadOnlyDictionary<int, double> RecallAtK, double MapAtR, double RPrecision, int QueryCount, int QueriesWithRelevant)
     {

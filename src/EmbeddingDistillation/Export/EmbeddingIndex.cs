@@ -22,7 +22,7 @@ namespace EmbeddingDistillation.Export;
 public sealed class EmbeddingIndex : IDisposable
 {
     /// <summary>The file format version written by <see cref="Save"/> and read by <see cref="Load"/>.</summary>
-    public const int FormatVersion = (int)EmbeddingIndexFile.Version;
+    internal const int FormatVersion = (int)EmbeddingIndexFile.Version;
 
     private readonly long[] _ids;
     private readonly string[]? _names;

@@ -1,7 +1,7 @@
 namespace EmbeddingDistillation.Export;
 
 /// <summary>What <see cref="OnnxExporter"/> wrote.</summary>
-public sealed record OnnxExportSummary
+public sealed class OnnxExportSummary
 {
     internal OnnxExportSummary(int Opset, long IrVersion, int NodeCount, IReadOnlyDictionary<string, int> OperatorCounts, int InitializerCount, long WeightCount, long Bytes)
     {

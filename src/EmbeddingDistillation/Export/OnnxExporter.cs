@@ -41,7 +41,7 @@ public static class OnnxExporter
     public const int MaxOpset = 21;
 
     /// <summary>The producer name written into the model.</summary>
-    public const string ProducerName = "EmbeddingDistillation";
+    internal const string ProducerName = "EmbeddingDistillation";
 
     /// <summary>Exports the network to an ONNX file, written atomically (temporary file, then rename).</summary>
     /// <param name="network">The network (any device and dtype; read, not modified).</param>
@@ -82,7 +82,7 @@ public static class OnnxExporter
 
     /// <summary>The ONNX IR version that goes with an opset (ONNX releases 1.6 to 1.16).</summary>
     /// <param name="opset">An opset from <see cref="MinOpset"/> to <see cref="MaxOpset"/>.</param>
-    public static long IrVersionFor(int opset) => opset switch
+    internal static long IrVersionFor(int opset) => opset switch
     {
         11 => 6,
         >= 12 and <= 14 => 7,

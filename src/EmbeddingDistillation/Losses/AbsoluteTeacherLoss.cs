@@ -51,7 +51,7 @@ public sealed class AbsoluteTeacherLoss : EmbeddingDistillationLoss
     public override string Name => "absolute";
 
     /// <summary>The learnable projection student -&gt; teacher dimension, or null when disabled.</summary>
-    public TorchSharp.Modules.Linear? Projection => projection;
+    internal TorchSharp.Modules.Linear? Projection => projection;
 
     /// <summary>Computes the loss for student [N, Ds] and teacher [N, Dt] embeddings of the same images.</summary>
     /// <param name="student">Student embeddings [N, Ds].</param>

@@ -25,7 +25,7 @@ public sealed class AttentionTransferLoss : FeatureMapDistillationLoss
 
     /// <summary>The attention map at(x) [N, H*W] of a feature map [N, C, H, W].</summary>
     /// <param name="map">The feature map.</param>
-    public static Tensor AttentionMap(Tensor map)
+    internal static Tensor AttentionMap(Tensor map)
     {
         using var scope = NewDisposeScope();
         var at = nn.functional.normalize(map.pow(2).mean(new long[] { 1 }).view(map.shape[0], -1), p: 2, dim: 1);

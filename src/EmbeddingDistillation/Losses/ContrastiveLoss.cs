@@ -43,11 +43,9 @@ public sealed class ContrastiveLoss : MetricLossModule
     /// <summary>The options in use.</summary>
     public ContrastiveLossOptions Options { get; }
 
-    /// <summary>The positive margin.</summary>
-    public double PositiveMargin => Options.PositiveMargin;
+    internal double PositiveMargin => Options.PositiveMargin;
 
-    /// <summary>The negative margin.</summary>
-    public double NegativeMargin => Options.NegativeMargin;
+    internal double NegativeMargin => Options.NegativeMargin;
 
     /// <inheritdoc />
     public override string Name => "contrastive";

@@ -53,7 +53,7 @@ public sealed class HintLoss : FeatureMapDistillationLoss
     public int TeacherChannels { get; }
 
     /// <summary>The 1x1 regressor.</summary>
-    public Conv2d Regressor => regressor;
+    internal Conv2d Regressor => regressor;
 
     /// <inheritdoc />
     public override string Name => "hint";

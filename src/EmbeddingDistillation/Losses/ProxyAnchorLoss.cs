@@ -42,6 +42,7 @@ public sealed class ProxyAnchorLoss : MetricLossModule
         if (embeddingDim < 1) throw new ArgumentOutOfRangeException(nameof(options), embeddingDim, "ProxyAnchorLoss: EmbeddingDimension must be >= 1.");
         if (!(alpha > 0) || !double.IsFinite(alpha)) throw new ArgumentOutOfRangeException(nameof(options), alpha, "ProxyAnchorLoss: Alpha must be a finite number > 0.");
         if (!double.IsFinite(delta)) throw new ArgumentOutOfRangeException(nameof(options), delta, "ProxyAnchorLoss: Delta must be finite.");
+        Options = options;
         ClassCount = numClasses;
         Alpha = alpha;
         Delta = delta;
@@ -54,14 +55,14 @@ public sealed class ProxyAnchorLoss : MetricLossModule
     /// <summary>The proxies [ClassCount, EmbeddingDimension].</summary>
     public Parameter Proxies => proxies;
 
-    /// <summary>The number of classes.</summary>
-    public int ClassCount { get; }
+    /// <summary>The options in use.</summary>
+    public ProxyAnchorLossOptions Options { get; }
 
-    /// <summary>The scale alpha.</summary>
-    public double Alpha { get; }
+    internal int ClassCount { get; }
 
-    /// <summary>The margin delta.</summary>
-    public double Delta { get; }
+    internal double Alpha { get; }
+
+    internal double Delta { get; }
 
     /// <inheritdoc />
     public override string Name => "proxy-anchor";

@@ -12,7 +12,7 @@ namespace EmbeddingDistillation.Networks;
 /// class keeps only the requested ones. Children must be invoked with <c>call</c> (not <c>forward</c>) so that
 /// forward hooks (used by <see cref="ModelComplexity"/>) see them.
 /// </remarks>
-public abstract class Backbone : nn.Module<Tensor, Tensor>
+internal abstract class Backbone : nn.Module<Tensor, Tensor>
 {
     /// <summary>Creates the backbone module.</summary>
     /// <param name="name">The TorchSharp module name.</param>

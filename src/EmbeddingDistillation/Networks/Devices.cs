@@ -40,7 +40,7 @@ public static class Devices
 
     /// <summary>The dtype of a module's first parameter (float32 for a module without parameters).</summary>
     /// <param name="module">The module.</param>
-    public static ScalarType ParameterType(nn.Module module)
+    internal static ScalarType ParameterType(nn.Module module)
     {
         foreach (var p in module.parameters()) return p.dtype;
         return ScalarType.Float32;

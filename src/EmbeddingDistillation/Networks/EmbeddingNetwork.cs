@@ -24,7 +24,7 @@ public sealed class EmbeddingNetwork : nn.Module<Tensor, Tensor>, IEmbeddingNetw
     /// <param name="backbone">The backbone.</param>
     /// <param name="embeddingDimension">D, any positive value.</param>
     /// <param name="normalize">L2-normalise the embedding.</param>
-    public EmbeddingNetwork(string name, Backbone backbone, int embeddingDimension, bool normalize = true) : base(name)
+    internal EmbeddingNetwork(string name, Backbone backbone, int embeddingDimension, bool normalize = true) : base(name)
     {
         ArgumentNullException.ThrowIfNull(backbone);
         Primitives.TorchRuntime.EnsureConfigured();
@@ -53,7 +53,7 @@ public sealed class EmbeddingNetwork : nn.Module<Tensor, Tensor>, IEmbeddingNetw
     public bool Normalize { get; }
 
     /// <summary>The backbone (child <c>backbone</c>).</summary>
-    public Backbone Backbone => backbone;
+    internal Backbone Backbone => backbone;
 
     /// <summary>The head's Linear layer (child <c>head</c>).</summary>
     public Linear Head => head;

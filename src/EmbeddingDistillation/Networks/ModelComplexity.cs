@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace EmbeddingDistillation.Networks;
 
 /// <summary>Parameter and multiply-accumulate counts of a network.</summary>
-public sealed record ComplexityReport
+public sealed class ComplexityReport
 {
     internal ComplexityReport(long Parameters, long Macs)
     {
@@ -31,7 +31,7 @@ public static class ModelComplexity
 {
     /// <summary>Counts the parameter elements of a module.</summary>
     /// <param name="module">The module.</param>
-    public static long CountParameters(nn.Module module)
+    internal static long CountParameters(nn.Module module)
     {
         ArgumentNullException.ThrowIfNull(module);
         return module.parameters().Sum(p => p.numel());
@@ -41,7 +41,7 @@ public static class ModelComplexity
     /// <param name="module">A module taking images (e.g. an <see cref="EmbeddingNetwork"/> or a <see cref="Backbone"/>).</param>
     /// <param name="height">Image height.</param>
     /// <param name="width">Image width.</param>
-    public static long CountMacs(nn.Module<Tensor, Tensor> module, int height, int width)
+    internal static long CountMacs(nn.Module<Tensor, Tensor> module, int height, int width)
     {
         ArgumentNullException.ThrowIfNull(module);
         return CountMacs(module, height, width, x => module.call(x));

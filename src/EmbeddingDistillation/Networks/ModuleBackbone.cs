@@ -8,7 +8,7 @@ namespace EmbeddingDistillation.Networks;
 /// The wrapped module is the child <c>module</c> (its keys appear under <c>module.</c>); its only tap is
 /// <c>output</c>, the final map.
 /// </summary>
-public sealed class ModuleBackbone : Backbone
+internal sealed class ModuleBackbone : Backbone
 {
     /// <summary>The name of the single tap (the wrapped module's output).</summary>
     public const string OutputTap = "output";

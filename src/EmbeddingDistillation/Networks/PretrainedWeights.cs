@@ -85,7 +85,7 @@ public static class PretrainedWeights
     /// </summary>
     /// <param name="path">The file.</param>
     /// <exception cref="InvalidDataException">The file is not a readable state dict.</exception>
-    public static Dictionary<string, Tensor> ReadStateDict(string path)
+    internal static Dictionary<string, Tensor> ReadStateDict(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"Weights file '{path}' does not exist.", path);

@@ -19,7 +19,7 @@ public sealed record WeightsLoadOptions
 }
 
 /// <summary>What <see cref="PretrainedWeights"/> loaded.</summary>
-public sealed record WeightsLoadResult
+public sealed class WeightsLoadResult
 {
     internal WeightsLoadResult(string File, IReadOnlyList<string> Loaded, IReadOnlyList<string> Ignored, IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected, IReadOnlyList<string> Mismatched)
     {

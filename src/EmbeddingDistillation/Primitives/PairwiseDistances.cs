@@ -7,7 +7,7 @@ namespace EmbeddingDistillation.Primitives;
 /// The one pairwise-distance kernel of the library: losses, mining and evaluation all call it, so there is a
 /// single place that decides numerics (Gram-matrix form, clamp before sqrt) and speed.
 /// </summary>
-public static class PairwiseDistances
+internal static class PairwiseDistances
 {
     /// <summary>The clamp applied to squared distances before the square root (as in the paper's code).</summary>
     public const double DefaultClamp = 1e-12;

@@ -93,7 +93,7 @@ public sealed class TrainingObjective
     /// <param name="student">The trained network's output.</param>
     /// <param name="teacher">The teacher's output for the same images; may be null only without distillation terms.</param>
     /// <param name="labels">Labels [N] (-1 = unlabelled); may be null only without a metric loss.</param>
-    public ObjectiveValue Compute(EmbeddingOutput student, EmbeddingOutput? teacher, Tensor? labels) => Compute(student, teacher, labels, null);
+    internal ObjectiveValue Compute(EmbeddingOutput student, EmbeddingOutput? teacher, Tensor? labels) => Compute(student, teacher, labels, null);
 
     /// <summary>As the public one; <paramref name="labelledCount"/>, when the caller knows it, saves a host copy.</summary>
     internal ObjectiveValue Compute(EmbeddingOutput student, EmbeddingOutput? teacher, Tensor? labels, int? labelledCount)
@@ -166,7 +166,7 @@ public sealed class TrainingObjective
 }
 
 /// <summary>The value of an objective for one batch: the total to back-propagate and each term for logging.</summary>
-public sealed class ObjectiveValue : IDisposable
+internal sealed class ObjectiveValue : IDisposable
 {
     private readonly string[] _names;
     private IReadOnlyDictionary<string, double>? _terms;

@@ -1,7 +1,7 @@
 namespace EmbeddingDistillation.Training;
 
 /// <summary>One progress report of a training run (per step, and after each validation).</summary>
-public sealed record TrainingProgress
+public sealed class TrainingProgress
 {
     /// <summary>Steps completed in the run so far (1-based after the first step).</summary>
     public int Step { get; internal init; }

@@ -1,19 +1,54 @@
+using System.Text.Json.Serialization;
+
 namespace EmbeddingDistillation.Training;
 
 /// <summary>A validation result in a run's history.</summary>
-/// <param name="Epoch">Epochs completed when it was measured.</param>
-/// <param name="Step">Steps completed when it was measured.</param>
-/// <param name="Metrics">The validator's metrics.</param>
-public sealed record ValidationRecord(int Epoch, int Step, IReadOnlyDictionary<string, double> Metrics);
+public sealed class ValidationRecord
+{
+    [JsonConstructor]
+    internal ValidationRecord(int epoch, int step, IReadOnlyDictionary<string, double> metrics)
+    {
+        Epoch = epoch;
+        Step = step;
+        Metrics = metrics;
+    }
+
+    /// <summary>Epochs completed when it was measured.</summary>
+    public int Epoch { get; }
+
+    /// <summary>Steps completed when it was measured.</summary>
+    public int Step { get; }
+
+    /// <summary>The validator's metrics.</summary>
+    public IReadOnlyDictionary<string, double> Metrics { get; }
+}
 
 /// <summary>One epoch's mean training losses in a run's history.</summary>
-/// <param name="Epoch">The epoch (0-based).</param>
-/// <param name="Loss">The mean weighted total loss.</param>
-/// <param name="Terms">The mean unweighted term values by name.</param>
-public sealed record EpochRecord(int Epoch, double Loss, IReadOnlyDictionary<string, double> Terms);
+public sealed class EpochRecord
+{
+    [JsonConstructor]
+    internal EpochRecord(int epoch, double loss, IReadOnlyDictionary<string, double> terms)
+    {
+        Epoch = epoch;
+        Loss = loss;
+        Terms = terms;
+    }
 
-/// <summary>The summary of a training run.</summary>
-public sealed record TrainingResult
+    /// <summary>The epoch (0-based).</summary>
+    public int Epoch { get; }
+
+    /// <summary>The mean weighted total loss.</summary>
+    public double Loss { get; }
+
+    /// <summary>The mean unweighted term values by name.</summary>
+    public IReadOnlyDictionary<string, double> Terms { get; }
+}
+
+/// <summary>
+/// The summary of a training run. Its properties are init-settable so that a finished run's result can be stored and
+/// read back (System.Text.Json), e.g. by a resumable report; the history records deserialise through their constructors.
+/// </summary>
+public sealed class TrainingResult
 {
     /// <summary>Steps completed (including those before a resume).</summary>
     public required int Steps { get; init; }

@@ -57,6 +57,7 @@ public class CollapseCheckTests
     {
         Assert.Null(CollapseCheck.FromMetrics(new Dictionary<string, double> { ["recall@1"] = 0.5 }));
         var check = CollapseCheck.FromMetrics(new Dictionary<string, double> { ["recall@1"] = 0.5, ["chance@1"] = 0.1, ["spread"] = 0.9 });
-        Assert.Equal(new CollapseCheck(0.5, 0.1, 0.9), check);
+        Assert.NotNull(check);
+        Assert.Equal((0.5, 0.1, 0.9), (check.RecallAtOne, check.ChanceRecallAtOne, check.Spread));
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using EmbeddingDistillation.Evaluation;
+using EmbeddingDistillation.Samples;
 using EmbeddingDistillation.Samples.CommandLine;
 using EmbeddingDistillation.Vision;
 using EmbeddingDistillation.Samples.PaperPipelines;

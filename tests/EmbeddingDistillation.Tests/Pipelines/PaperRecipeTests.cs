@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using EmbeddingDistillation.Data;
 using EmbeddingDistillation.Evaluation;
+using EmbeddingDistillation.Samples;
 using EmbeddingDistillation.Losses;
 using EmbeddingDistillation.Samples.PaperPipelines;
 using EmbeddingDistillation.Training;

@@ -1,4 +1,5 @@
 using EmbeddingDistillation.Evaluation;
+using EmbeddingDistillation.Samples;
 using EmbeddingDistillation.Samples.Quickstart;
 using EmbeddingDistillation.Samples.Runs;
 using EmbeddingDistillation.Training;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace EmbeddingDistillation.Evaluation;
+namespace EmbeddingDistillation.Samples;
 
 /// <summary>The role of a model in a distillation report.</summary>
 public enum ModelRole
