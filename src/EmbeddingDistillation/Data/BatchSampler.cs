@@ -41,16 +41,16 @@ public sealed class BatchSampler : IBatchSampler
     }
 
     /// <summary>Samples per (full) batch.</summary>
-    public int BatchSize { get; }
+    internal int BatchSize { get; }
 
     /// <summary>Whether the order is shuffled every epoch.</summary>
-    public bool Shuffle { get; }
+    internal bool Shuffle { get; }
 
     /// <summary>Whether a last incomplete batch is dropped.</summary>
-    public bool DropLast { get; }
+    internal bool DropLast { get; }
 
     /// <summary>The shuffling seed.</summary>
-    public int Seed { get; }
+    internal int Seed { get; }
 
     /// <inheritdoc />
     public int BatchesPerEpoch { get; }

@@ -1,5 +1,6 @@
 using EmbeddingDistillation.Evaluation;
 using EmbeddingDistillation.Networks;
+using EmbeddingDistillation.Samples;
 using EmbeddingDistillation.Samples.CommandLine;
 using EmbeddingDistillation.Samples.PaperPipelines;
 using EmbeddingDistillation.Tests.Onnx;
