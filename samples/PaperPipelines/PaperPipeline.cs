@@ -23,9 +23,6 @@ public sealed class PaperPipeline
     // The pipeline programs against the interface; any ITrainer can stand in.
     private static readonly ITrainer _trainer = new Trainer();
 
-    /// <summary>The <c>--teacher</c> name of ML.NET's ImageNet ResNet-18 (<see cref="ImageNetResNet18"/>).</summary>
-    public const string ImageNetTeacher = "imagenet-resnet18";
-
     /// <summary>Everything the pipeline writes into its report folder (what <c>--overwrite</c> deletes).</summary>
     internal static readonly SampleOutputs Outputs = new(
         ["results.csv", "results.md", "summary.txt", "teacher.weights", PaperReport.SkippedImagesFile, "training-loss.png", "recall-at-k.png"],
@@ -160,18 +157,18 @@ public sealed class PaperPipeline
     /// </summary>
     private IEmbeddingNetwork CreateTeacher(EmbeddingNetworkOptions netOptions, bool smallStem)
     {
-        if (_plan.Teacher != ImageNetTeacher)
+        if (_plan.Teacher != ImageNetTeacherOption.Name)
         {
             var network = EmbeddingNetworks.Create(_plan.Teacher, _plan.EmbeddingDimension, netOptions);
             LoadImageNet(network, _o.TeacherWeights, smallStem, "teacher");
             return network;
         }
-        int dim = _o.FreezeTeacher ? 512 : _plan.EmbeddingDimension;
+        int dim = _o.FreezeTeacher ? ImageNetTeacherOption.FeatureDimension : _plan.EmbeddingDimension;
         IEmbeddingNetwork teacher = ImageNetResNet18.Load(dim, new ImageNetResNet18Options { ModelPath = _o.ImageNetModel });
         if (_o.TeacherImageSize is int size && size != ImageSize) teacher = new ResizedInputNetwork(teacher, size, size);
         _log.WriteLine($"teacher {teacher.Name}: ImageNet ResNet-18 of {ImageNetResNet18.PackageId} {ImageNetResNet18.PackageVersion} " +
             $"({_o.ImageNetModel ?? ImageNetResNet18.FindModelFile()}), standard stem, seeing the images at {_o.TeacherImageSize ?? ImageSize} px; " +
-            (_o.FreezeTeacher ? "frozen: its embedding is the L2-normalised pooled 512-d ImageNet feature." : $"a new {dim}-d head, fine-tuned as the teacher."));
+            (_o.FreezeTeacher ? $"frozen: its embedding is the L2-normalised pooled {dim}-d ImageNet feature." : $"a new {dim}-d head, fine-tuned as the teacher."));
         return teacher;
     }
 
@@ -181,7 +178,7 @@ public sealed class PaperPipeline
     /// </summary>
     private (TrainingResult? Training, int LabelledSteps) TrainOrLoadTeacher(IEmbeddingNetwork teacher, PaperData data, CancellationToken ct)
     {
-        if (_o.FreezeTeacher && _plan.Teacher == ImageNetTeacher)
+        if (_o.FreezeTeacher && _plan.Teacher == ImageNetTeacherOption.Name)
         {
             _log.WriteLine($"Teacher {teacher.Name}: frozen (--freeze-teacher), not trained.");
             return (null, 0);

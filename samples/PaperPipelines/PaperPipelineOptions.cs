@@ -47,7 +47,7 @@ public sealed record PaperPipelineOptions
 
     /// <summary>
     /// The teacher architecture (recipe: paper <c>resnet101</c>, scratch <c>resnet18</c>), any <c>EmbeddingNetworks.Create</c>
-    /// name, or <c>imagenet-resnet18</c> (<see cref="PaperPipeline.ImageNetTeacher"/>): ML.NET's ImageNet ResNet-18 with a
+    /// name, or <c>imagenet-resnet18</c> (<see cref="ImageNetTeacherOption.Name"/>): ML.NET's ImageNet ResNet-18 with a
     /// new head, fine-tuned as the teacher (or frozen with <see cref="FreezeTeacher"/>).
     /// </summary>
     public string? Teacher { get; init; }

@@ -32,7 +32,7 @@ internal static class PaperReport
         md.AppendLine("| run | steps | labelled | unlabelled | training images/s | training time (s) |").AppendLine("|---|---:|---:|---:|---:|---:|");
         foreach (var r in runs)
             md.AppendLine(r.Training is null
-                ? $"| {r.Name} | {(r.Result.Role == ModelRole.Teacher && o.FreezeTeacher && o.Teacher == PaperPipeline.ImageNetTeacher ? "frozen" : "loaded")} | - | - | - | - |"
+                ? $"| {r.Name} | {(r.Result.Role == ModelRole.Teacher && o.FreezeTeacher && o.Teacher == ImageNetTeacherOption.Name ? "frozen" : "loaded")} | - | - | - | - |"
                 : $"| {r.Name} | {r.Training.Steps} | {r.LabelledSteps} | {r.UnlabelledSteps} | {r.Training.ImagesPerSecond.ToString("F1", CultureInfo.InvariantCulture)} | {r.Training.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} |");
         File.WriteAllText(Path.Combine(o.Report, "results.md"), md.ToString());
         File.WriteAllText(Path.Combine(o.Report, "summary.txt"), split.Summary());

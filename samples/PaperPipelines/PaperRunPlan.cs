@@ -109,7 +109,7 @@ public sealed record PaperRunPlan
     private static List<string> MissingWeights(PaperPipelineOptions o, IReadOnlyList<string> students)
     {
         var missing = new List<string>();
-        if (o.TeacherWeights is null && o.Teacher != PaperPipeline.ImageNetTeacher) missing.Add("teacher");
+        if (o.TeacherWeights is null && o.Teacher != ImageNetTeacherOption.Name) missing.Add("teacher");
         for (int j = 0; j < students.Count; j++)
             if (o.StudentWeights is not { } sw || j >= sw.Count || sw[j] is null) missing.Add(students[j]);
         return missing;

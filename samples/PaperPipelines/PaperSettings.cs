@@ -278,7 +278,7 @@ public sealed class PaperSettings : CommandSettings
             .AtLeast("--max-classes", MaxClasses, 2).AtLeast("--max-images-per-class", MaxImagesPerClass, 2)
             .Require(ValidationFraction is null or (>= 0 and < 1), $"Option --validation-fraction must be in [0, 1), got {ValidationFraction?.ToString(CultureInfo.InvariantCulture)}.")
             .InRange("--image-size", ImageSize, 8, 1024)
-            .Network("--teacher", Teacher == PaperPipeline.ImageNetTeacher ? null : Teacher)
+            .Network("--teacher", Teacher == ImageNetTeacherOption.Name ? null : Teacher)
             .InRange("--teacher-image-size", TeacherImageSize, 8, 1024).FileExists("--imagenet-model", ImageNetModel)
             .InRange("--embedding-dim", EmbeddingDim, 1, 4096).AtLeast("--base-width", BaseWidth, 1)
             .OneOf("--small-stem", SmallStem?.ToLowerInvariant(), ["on", "off", "auto", "true", "false"])
@@ -331,7 +331,7 @@ public sealed class PaperSettings : CommandSettings
     /// <summary>The ImageNet teacher's options, and what a frozen teacher needs.</summary>
     private void CheckTeacher(OptionChecks check)
     {
-        const string ImageNet = PaperPipeline.ImageNetTeacher;
+        const string ImageNet = ImageNetTeacherOption.Name;
         if (Teacher != ImageNet)
         {
             if (ImageNetModel is not null) check.Fail($"Option --imagenet-model applies to --teacher {ImageNet} only.");
@@ -341,10 +341,7 @@ public sealed class PaperSettings : CommandSettings
                     $"(a trained teacher): a frozen network with a random head teaches nothing. Or use --teacher {ImageNet}, whose frozen embedding is its ImageNet features.");
             return;
         }
-        if (ImageNetModel is null && Networks.ImageNetResNet18.FindModelFile() is null)
-            check.Fail($"Option --teacher {ImageNet}: ResNet18.onnx of the NuGet package {Networks.ImageNetResNet18.PackageId} {Networks.ImageNetResNet18.PackageVersion} " +
-                $"was not found (looked in: {string.Join(", ", Networks.ImageNetResNet18.ModelFileLocations())}). Restore the package (docs/teachers.md: " +
-                $"<PackageDownload Include=\"{Networks.ImageNetResNet18.PackageId}\" Version=\"[{Networks.ImageNetResNet18.PackageVersion}]\" />) or give --imagenet-model FILE.");
+        ImageNetTeacherOption.RequireModelFile(check, ImageNetModel);
         if (TeacherWeights is not null)
             check.Fail($"Option --teacher-weights does not apply to --teacher {ImageNet}: it brings its own ImageNet weights.");
         if (FreezeTeacher && TeacherCheckpoint is not null)
@@ -355,9 +352,10 @@ public sealed class PaperSettings : CommandSettings
         if (FreezeTeacher && check.Errors.Count == 0 && methods.FirstOrDefault(m => m.Split('+').Contains("absolute")) is { } absolute)
         {
             int dim = PaperRunPlan.Resolve(ToOptions(), PaperPreset.For(DatasetNames[Dataset!])).EmbeddingDimension;
-            if (dim != 512)
+            const int features = ImageNetTeacherOption.FeatureDimension;
+            if (dim != features)
                 check.Fail($"Option --methods {absolute}: the absolute term needs the students' embedding dimension to equal the teacher's, and the frozen {ImageNet} " +
-                    $"teaches its 512 pooled ImageNet features (the students' is {dim}{(EmbeddingDim is null ? ", the recipe's" : "")}). Pass --embedding-dim 512, or leave absolute out of --methods.");
+                    $"teaches its {features} pooled ImageNet features (the students' is {dim}{(EmbeddingDim is null ? ", the recipe's" : "")}). Pass --embedding-dim {features}, or leave absolute out of --methods.");
         }
     }
 

@@ -29,12 +29,8 @@ internal sealed record QuickstartOptions
     public int ValidationClasses { get; init; } = 10;
 
     // Networks.
-    /// <summary><c>--teacher</c> value of the ImageNet ResNet-18 read from ML.NET's NuGet package (docs/teachers.md).</summary>
-    public const string ImageNetTeacherName = "imagenet-resnet18";
     /// <summary>The size the ImageNet teacher sees the 32-px images at when <c>--teacher-image-size</c> is not given.</summary>
     public const int DefaultImageNetTeacherImageSize = 64;
-    /// <summary>The frozen ImageNet teacher's embedding: the pooled features of its last stage.</summary>
-    public const int ImageNetFeatureDimension = 512;
     /// <summary>
     /// Fine-tuning the ImageNet teacher: its pretrained backbone learns at this fraction of <c>--teacher-lr</c>, the new
     /// head and the proxies at the rate itself (a common fine-tuning convention, not calibrated here).
@@ -52,7 +48,7 @@ internal sealed record QuickstartOptions
     /// <summary>Cache the teacher's embeddings of the clean view (default true; <c>--no-teacher-cache</c> to measure what it saves).</summary>
     public bool TeacherCache { get; init; } = true;
     /// <summary>The teacher is the ImageNet ResNet-18.</summary>
-    public bool ImageNetTeacher => Teacher == ImageNetTeacherName;
+    public bool ImageNetTeacher => Teacher == ImageNetTeacherOption.Name;
     public int TeacherBaseWidth { get; init; } = 64;
     public bool TeacherSmallStem { get; init; }
     public string Student { get; init; } = "mobilenetv1-0.25";
@@ -67,8 +63,9 @@ internal sealed record QuickstartOptions
     public double LambdaRkdDistance { get; init; } = 100.0;
     public double LambdaRkdAngle { get; init; } = 200.0;
     /// <summary>
-    /// The calibrated metric-loss weights of the distilled methods (docs/quickstart.md): at their calibrated lambdas every
-    /// method scored higher on the validation classes without the student's own metric loss than with it.
+    /// The calibrated metric-loss weights of the distilled methods (docs/quickstart.md): the weight each method scored
+    /// higher with on the validation classes at its calibrated lambda (relative with the student's own metric loss, the
+    /// others without it).
     /// </summary>
     public const string CalibratedMetricWeights = "absolute=0,absolute+relative=0,relative=1,rkd=0";
     /// <summary>The weight of the students' own metric loss in each distilled method (1 when a method is not listed).</summary>

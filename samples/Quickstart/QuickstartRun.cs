@@ -90,7 +90,7 @@ internal sealed class QuickstartRun
         else if (o.FreezeTeacher)
             console.MarkupLine("Teacher frozen (--freeze-teacher): not trained.");
         else
-            Train(setup, "teacher", teacher, setup.TeacherObjective(), o.TeacherEpochs, o.TeacherLearningRate, loggerFactory, cancellationToken);
+            Train(setup, "teacher", teacher, setup.TeacherObjective(), setup.TeacherTrainingOptions, o.TeacherEpochs, o.TeacherLearningRate, loggerFactory, cancellationToken);
 
         // 3-4. Students: identical architecture, initialisation, batches, schedule and metric loss; only the
         //      distillation terms differ. The teacher sees the clean (un-augmented) view, so its embeddings are cached.
@@ -101,7 +101,7 @@ internal sealed class QuickstartRun
             student.Module.to(device);
             var objective = setup.StudentObjective(variant, teacher);
             string name = variant == "baseline" ? "student-baseline" : $"student-{variant}";
-            var result = Train(setup, name, student, objective, o.StudentEpochs, o.StudentLearningRate, loggerFactory, cancellationToken);
+            var result = Train(setup, name, student, objective, setup.TrainingOptions, o.StudentEpochs, o.StudentLearningRate, loggerFactory, cancellationToken);
             students.Add(new TrainedStudent(name, variant == "baseline" ? ModelRole.Baseline : ModelRole.Distilled, student, result.BestMetric));
         }
 
@@ -126,7 +126,7 @@ internal sealed class QuickstartRun
 
     /// <summary>Trains one run in its folder, or reloads it when an earlier session finished it.</summary>
     private TrainingResult Train(QuickstartSetup setup, string name, IEmbeddingNetwork network, TrainingObjective objective,
-        int epochs, double learningRate, ILoggerFactory loggers, CancellationToken ct)
+        Func<int, double, string?, ILoggerFactory?, TrainingOptions> trainingOptions, int epochs, double learningRate, ILoggerFactory loggers, CancellationToken ct)
     {
         var folder = new RunFolder(Path.Combine(o.Report, "checkpoints", name));
         TrainingResult result;
@@ -137,8 +137,7 @@ internal sealed class QuickstartRun
         }
         else
         {
-            var options = (name == "teacher" ? setup.TeacherTrainingOptions(epochs, learningRate, folder.Path, loggers)
-                : setup.TrainingOptions(epochs, learningRate, folder.Path, loggers)) with { Resume = o.Resume };
+            var options = trainingOptions(epochs, learningRate, folder.Path, loggers) with { Resume = o.Resume };
             result = runner(name, progress => _trainer.Fit(network, objective, setup.Data, options, progress, ct));
             if (result.Cancelled)
                 throw new OperationCanceledException($"{name} stopped after step {result.Steps}; its checkpoint is in {folder.Path}.", ct);

@@ -265,7 +265,7 @@ internal sealed class QuickstartSettings : CommandSettings
     /// <summary>The ImageNet teacher's options, and what a frozen teacher needs.</summary>
     private void CheckTeacher(OptionChecks check, QuickstartOptions o)
     {
-        const string ImageNet = QuickstartOptions.ImageNetTeacherName;
+        const string ImageNet = ImageNetTeacherOption.Name;
         if (!o.ImageNetTeacher)
         {
             if (ImageNetModel is not null) check.Fail($"Option --imagenet-model applies to --teacher {ImageNet} only (the teacher is '{o.Teacher}').");
@@ -277,21 +277,18 @@ internal sealed class QuickstartSettings : CommandSettings
         }
         else
         {
-            if (ImageNetModel is null && Networks.ImageNetResNet18.FindModelFile() is null)
-                check.Fail($"Option --teacher {ImageNet}: ResNet18.onnx of the NuGet package {Networks.ImageNetResNet18.PackageId} {Networks.ImageNetResNet18.PackageVersion} " +
-                    $"was not found (looked in: {string.Join(", ", Networks.ImageNetResNet18.ModelFileLocations())}). Restore the package (docs/teachers.md: " +
-                    $"<PackageDownload Include=\"{Networks.ImageNetResNet18.PackageId}\" Version=\"[{Networks.ImageNetResNet18.PackageVersion}]\" />) or give --imagenet-model FILE.");
+            ImageNetTeacherOption.RequireModelFile(check, ImageNetModel);
             if (TeacherBaseWidth is not null) check.Fail($"Option --teacher-base-width does not apply to --teacher {ImageNet} (the ImageNet ResNet-18 has base width 64).");
             if (TeacherSmallStem)
                 check.Fail($"Option --teacher-small-stem does not apply to --teacher {ImageNet}: its ImageNet weights are those of the standard stem (--teacher-image-size enlarges the images instead).");
             if (FreezeTeacher && TeacherWeights is not null)
                 check.Fail($"Options --freeze-teacher and --teacher-weights contradict each other with --teacher {ImageNet}: frozen, the teacher is the ImageNet " +
                     "network itself; --teacher-weights loads a fine-tuned one (which is not retrained either). Give one of them.");
-            if (FreezeTeacher && o.EmbeddingDim != QuickstartOptions.ImageNetFeatureDimension
+            if (FreezeTeacher && o.EmbeddingDim != ImageNetTeacherOption.FeatureDimension
                 && o.Distill.FirstOrDefault(m => m.Split('+').Contains("absolute")) is { } method)
                 check.Fail($"Option --distill {method}: the absolute term needs the students' embedding dimension to equal the teacher's, and the frozen " +
-                    $"{ImageNet} teaches its {QuickstartOptions.ImageNetFeatureDimension} pooled ImageNet features (--embedding-dim is {o.EmbeddingDim}). " +
-                    $"Pass --embedding-dim {QuickstartOptions.ImageNetFeatureDimension}, or distil with relative or rkd (they compare distances, in any dimension).");
+                    $"{ImageNet} teaches its {ImageNetTeacherOption.FeatureDimension} pooled ImageNet features (--embedding-dim is {o.EmbeddingDim}). " +
+                    $"Pass --embedding-dim {ImageNetTeacherOption.FeatureDimension}, or distil with relative or rkd (they compare distances, in any dimension).");
         }
         if (Calibrate && (o.ImageNetTeacher || FreezeTeacher))
             check.Fail($"Option --calibrate trains its own grid of teachers from scratch; it does not take --teacher {ImageNet} or --freeze-teacher.");

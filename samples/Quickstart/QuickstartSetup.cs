@@ -87,7 +87,7 @@ internal sealed class QuickstartSetup
         torch.manual_seed(Options.Seed);
         if (Options.ImageNetTeacher)
         {
-            var network = ImageNetResNet18.Load(Options.FreezeTeacher ? QuickstartOptions.ImageNetFeatureDimension : Options.EmbeddingDim,
+            var network = ImageNetResNet18.Load(Options.FreezeTeacher ? ImageNetTeacherOption.FeatureDimension : Options.EmbeddingDim,
                 new ImageNetResNet18Options { ModelPath = Options.ImageNetModel, SourceMean = Dataset.Mean, SourceStd = Dataset.Std });
             return new ResizedInputNetwork(network, Options.TeacherImageSize, Options.TeacherImageSize);
         }

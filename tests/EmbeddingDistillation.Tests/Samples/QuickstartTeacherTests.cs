@@ -1,6 +1,7 @@
 using System.Globalization;
 using EmbeddingDistillation.Evaluation;
 using EmbeddingDistillation.Networks;
+using EmbeddingDistillation.Samples;
 using EmbeddingDistillation.Samples.CommandLine;
 using EmbeddingDistillation.Samples.Quickstart;
 using EmbeddingDistillation.Samples.Runs;
@@ -89,7 +90,7 @@ public sealed class QuickstartTeacherTests : IDisposable
     {
         var o = Tiny("imagenet") with
         {
-            Teacher = QuickstartOptions.ImageNetTeacherName, TeacherBaseWidth = 64, TeacherSmallStem = false, FreezeTeacher = true,
+            Teacher = ImageNetTeacherOption.Name, TeacherBaseWidth = 64, TeacherSmallStem = false, FreezeTeacher = true,
             ImageNetModel = ImageNetResNet18Files.ModelPath, TeacherImageSize = 32, EmbeddingDim = 512, Distill = ["absolute"], Baseline = false,
         };
         var titles = new List<string>();
