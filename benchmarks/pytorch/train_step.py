@@ -15,6 +15,7 @@ Usage (Debian's python3-torch: /usr/bin/python3):
   /usr/bin/python3 benchmarks/pytorch/train_step.py --threads 1 --nets resnet18,mobilenetv2,mobilenetv1-0.25 --sizes 64,224
   /usr/bin/python3 benchmarks/pytorch/train_step.py --threads 1 --distill --sizes 224
   /usr/bin/python3 benchmarks/pytorch/train_step.py --serve --threads 1      # worker of the C# tool (`step --python ...`)
+  /usr/bin/python3 benchmarks/pytorch/train_step.py --layers --nets mobilenetv1-0.25 --sizes 224 --threads 1   # per-layer CSV
 Output: one JSON object per case on stdout: {"side": "pytorch", "net", "size", "batch", "threads", "kind", "ms": [...],
 "min_ms", "images_per_s", "params"}. kind is "step" (one training step), "teacher" (teacher forward), "distill" (distillation step).
 Needs torch and torchvision; nothing else.
@@ -171,6 +172,44 @@ class Case:
         return [fn() for _ in range(steps)]
 
 
+def layer_profile(net, size, batch, rounds):
+    """Per top-level layer of the backbone: forward, and forward + backward with a ones gradient (training mode), min of rounds.
+    The C# twin: `dotnet run -c Release --project benchmarks/EmbeddingDistillation.Benchmarks -- layers`."""
+    torch.manual_seed(0)
+    b = Embedder(net).train().backbone
+    if hasattr(b, "features"):
+        layers = [(f"features.{n}", m) for n, m in b.features.named_children()]
+    elif isinstance(b, nn.Sequential) and len(b) == 8:  # ResNet: stem, layer1..4
+        layers = [("stem", b[:4])] + [(f"layer{i}", b[3 + i]) for i in range(1, 5)]
+    else:
+        layers = [("backbone", b)]
+    x = torch.randn(batch, 3, size, size)
+    inputs = []
+    with torch.no_grad():
+        for _, m in layers:
+            inputs.append(x)
+            x = m(x)
+    fwd = [float("inf")] * len(layers)
+    both = [float("inf")] * len(layers)
+    for _ in range(rounds):
+        for i, (_, m) in enumerate(layers):
+            xin = inputs[i].detach().requires_grad_(i > 0)
+            t = time.perf_counter()
+            y = m(xin)
+            f = time.perf_counter() - t
+            g = torch.ones_like(y)
+            t = time.perf_counter()
+            y.backward(g)
+            bwd = time.perf_counter() - t
+            fwd[i] = min(fwd[i], f * 1e3)
+            both[i] = min(both[i], (f + bwd) * 1e3)
+            b.zero_grad()
+    print("layer,shape_in,forward_ms,forward_backward_ms")
+    for i, (n, _) in enumerate(layers):
+        print(f"{n},{'x'.join(map(str, inputs[i].shape))},{fwd[i]:.2f},{both[i]:.2f}")
+    print(f"total,,{sum(fwd):.2f},{sum(both):.2f}")
+
+
 def report(net, size, batch, threads, kind, ms, params):
     best = min(ms)
     return {"side": "pytorch", "net": net, "size": size, "batch": batch, "threads": threads, "kind": kind, "params": params,
@@ -188,6 +227,8 @@ def main():
     p.add_argument("--distill", action="store_true", help="time the distillation step (teacher --teacher, student --student)")
     p.add_argument("--teacher", default="resnet101")
     p.add_argument("--student", default="mobilenetv1-0.25")
+    p.add_argument("--layers", action="store_true", help="per-layer forward/backward profile of the first --nets at the first --sizes (CSV)")
+    p.add_argument("--rounds", type=int, default=3, help="--layers: rounds (minimum kept)")
     p.add_argument("--serve", action="store_true", help="read JSON requests {net, size, batch, kind, steps, teacher} from stdin")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -206,6 +247,9 @@ def main():
             print(json.dumps(report(r["net"], r["size"], r["batch"], a.threads, r["kind"], ms, cases[key].params(r["kind"]))), flush=True)
         return
     sizes = [int(s) for s in a.sizes.split(",")]
+    if a.layers:
+        layer_profile(a.nets.split(",")[0], sizes[0], a.batch, a.rounds)
+        return
     if a.distill:
         for size in sizes:
             case = Case(a.student, size, a.batch, a.teacher)

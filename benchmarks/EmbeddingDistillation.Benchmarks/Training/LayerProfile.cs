@@ -62,12 +62,17 @@ internal static class LayerProfile
     {
         var backbone = net.Backbone;
         var list = new List<(string, nn.Module<Tensor, Tensor>)>();
-        foreach (var (name, child) in backbone.named_children())
+        var children = backbone.named_children().ToDictionary(c => c.name, c => c.module);
+        if (children.TryGetValue("features", out var features))
+            foreach (var (n, m) in features.named_children()) list.Add(($"features.{n}", (nn.Module<Tensor, Tensor>)m));
+        else if (children.ContainsKey("layer1"))
         {
-            if (name == "features")
-                foreach (var (n, m) in child.named_children()) list.Add(($"features.{n}", (nn.Module<Tensor, Tensor>)m));
+            // ResNet (torchvision stem): conv1-bn1-relu-maxpool as one layer, then the four stages.
+            var stem = nn.Sequential(new[] { "conv1", "bn1", "relu", "maxpool" }.Select(k => (k, (nn.Module<Tensor, Tensor>)children[k])));
+            list.Add(("stem", stem));
+            foreach (var k in new[] { "layer1", "layer2", "layer3", "layer4" }) list.Add((k, (nn.Module<Tensor, Tensor>)children[k]));
         }
-        if (list.Count == 0) list.Add(("backbone", backbone));
+        else list.Add(("backbone", backbone));
         return list;
     }
 }

@@ -2,12 +2,13 @@ using System.Globalization;
 
 namespace EmbeddingDistillation.Benchmarks.Training;
 
-/// <summary>Command-line options of the step tools (<c>step</c>, <c>layers</c>).</summary>
+/// <summary>Command-line options of the in-process timing tools (<c>step</c>, <c>layers</c>, <c>speedup</c>).</summary>
 internal sealed class StepArgs
 {
     public string[] Nets { get; private set; } = { "resnet18", "mobilenetv2", "mobilenetv1-0.25" };
     public int[] Sizes { get; private set; } = { 64, 224 };
     public int Batch { get; private set; } = 32;
+    public int[] Batches { get; private set; } = { 1, 32 };
     public int Threads { get; private set; } = 1;
     public int Rounds { get; private set; } = 3;
     public int Steps { get; private set; } = 2;
@@ -30,6 +31,7 @@ internal sealed class StepArgs
             {
                 case "--nets": a.Nets = Next().Split(',', StringSplitOptions.RemoveEmptyEntries); break;
                 case "--sizes": a.Sizes = Ints(Next()); break;
+                case "--batches": a.Batches = Ints(Next()); break;
                 case "--batch": a.Batch = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--threads": a.Threads = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--rounds": a.Rounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
