@@ -96,7 +96,7 @@ public class OnnxInferenceBenchmarks
 
     // A freshly initialised MobileNet in eval mode shrinks activations by orders of magnitude (towards denormals,
     // which would distort timings); two train-mode passes with momentum 1 give realistic running statistics.
-    private static void CalibrateBatchNorm(EmbeddingNetwork net)
+    internal static void CalibrateBatchNorm(EmbeddingNetwork net)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();

@@ -43,6 +43,7 @@ public sealed class Trainer : ITrainer
         if (ReferenceEquals(objective.Teacher, network))
             throw new ArgumentException("The teacher and the trained network must be different networks.", nameof(objective));
         Primitives.TorchRuntime.EnsureConfigured();
+        if (options.ReuseNativeMemory) Primitives.NativeHeap.KeepFreedMemory();
 
         using var run = new TrainingRun(network, objective, data, options, progress);
         run.Train(cancellationToken);

@@ -153,6 +153,15 @@ public sealed record TrainingOptions
     /// <summary>With <see cref="NonFiniteStepPolicy.Skip"/>: stop anyway after this many skipped steps in a row (default 20).</summary>
     public int MaxConsecutiveSkippedSteps { get; init; } = 20;
 
+    /// <summary>
+    /// Keep the native heap's freed memory in the process for the next step (default true): on Linux with glibc the
+    /// trainer sets <c>mallopt(M_MMAP_MAX, 0)</c> and <c>mallopt(M_TRIM_THRESHOLD, -1)</c> once per process, so
+    /// libtorch's large CPU tensors are reused instead of being unmapped and page-faulted in again at every step
+    /// (about 10x faster steps at 224 px on a small VM). The process then keeps its peak native memory until it exits.
+    /// Set false to leave the C heap's settings alone. No effect on other platforms.
+    /// </summary>
+    public bool ReuseNativeMemory { get; init; } = true;
+
     /// <summary>Logger factory for the trainer's logs; null for none.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 
