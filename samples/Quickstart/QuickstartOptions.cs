@@ -43,8 +43,6 @@ internal sealed record QuickstartOptions
     public string? ImageNetModel { get; init; }
     /// <summary><c>--freeze-teacher</c>: never train the teacher (the ImageNet teacher's embedding is then its pooled 512 features).</summary>
     public bool FreezeTeacher { get; init; }
-    /// <summary>Frozen ImageNet teacher: subtract the training images' mean pooled feature before the L2 normalisation (default true; <c>--no-feature-centring</c>).</summary>
-    public bool FeatureCentring { get; init; } = true;
     /// <summary><c>--teacher-image-size</c>: the size the ImageNet teacher sees every image at (resized inside the teacher).</summary>
     public int TeacherImageSize { get; init; } = DefaultImageNetTeacherImageSize;
     /// <summary>Cache the teacher's embeddings of the clean view (default true; <c>--no-teacher-cache</c> to measure what it saves).</summary>
@@ -104,9 +102,7 @@ internal sealed record QuickstartOptions
         .With("--teacher-lr", TeacherLearningRate).With("--student-lr", StudentLearningRate)
         .With("--batch-classes", ClassesPerBatch).With("--batch-images-per-class", ImagesPerClassInBatch)
         .WithEnvironment("--threads", Threads).WithEnvironment("--device", Device)
-        .WithEnvironment("--imagenet-model", ImageNetModel).WithEnvironment("--no-teacher-cache", !TeacherCache)
-        // Only where it applies, so that reports written before the option existed still resume.
-        .WithIf(ImageNetTeacher && FreezeTeacher, "--no-feature-centring", !FeatureCentring);
+        .WithEnvironment("--imagenet-model", ImageNetModel).WithEnvironment("--no-teacher-cache", !TeacherCache);
 
     /// <summary>The metric-loss weight of a distilled method.</summary>
     public double MetricWeightOf(string method) => DistilledMetricWeights.TryGetValue(method, out var w) ? w : 1.0;

@@ -77,11 +77,11 @@ internal sealed class QuickstartRun
 
         // 2. Teacher: a ResNet trained with a metric loss that spreads the embedding (from scratch, or fine-tuned from
         //    ImageNet weights), or a frozen one.
-        var teacher = setup.CreateTeacher(device);
+        var teacher = setup.CreateTeacher();
         teacher.Module.to(device);
         if (o.ImageNetTeacher)
             console.MarkupLine(Markup.Escape($"Teacher {teacher.Name}: ImageNet ResNet-18 ({ImageNetResNet18.PackageId} {ImageNetResNet18.PackageVersion}) seeing every image at " +
-                $"{o.TeacherImageSize} px; {(o.FreezeTeacher ? $"frozen: its embedding is the pooled 512-d ImageNet feature{(o.FeatureCentring ? " minus its mean over the training images" : "")}, L2-normalised" : o.TeacherWeights is null ? $"fine-tuned with a new {o.EmbeddingDim}-d head, the backbone at {QuickstartOptions.PretrainedBackboneRateFactor.ToString(System.Globalization.CultureInfo.InvariantCulture)} x --teacher-lr" : "fine-tuned weights loaded below")}."));
+                $"{o.TeacherImageSize} px; {(o.FreezeTeacher ? "frozen: its embedding is the L2-normalised pooled 512-d ImageNet feature" : o.TeacherWeights is null ? $"fine-tuned with a new {o.EmbeddingDim}-d head, the backbone at {QuickstartOptions.PretrainedBackboneRateFactor.ToString(System.Globalization.CultureInfo.InvariantCulture)} x --teacher-lr" : "fine-tuned weights loaded below")}."));
         if (o.TeacherWeights is not null)
         {
             NetworkCheckpoint.Load(teacher, o.TeacherWeights);

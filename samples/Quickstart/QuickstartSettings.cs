@@ -95,10 +95,6 @@ internal sealed class QuickstartSettings : CommandSettings
     [Description("Never train the teacher: imagenet-resnet18 teaches its L2-normalised pooled 512-d ImageNet features; another teacher needs --teacher-weights")]
     public bool FreezeTeacher { get; init; }
 
-    [CommandOption("--no-feature-centring")]
-    [Description("--teacher imagenet-resnet18 --freeze-teacher: teach the raw pooled features (by default their mean over the training images is subtracted before the L2 normalisation; raw, they sit in one narrow cone)")]
-    public bool NoFeatureCentring { get; init; }
-
     [CommandOption("--teacher-image-size <PX>")]
     [Description("--teacher imagenet-resnet18: the size the teacher sees every image at (bilinear resize inside the teacher), 8-512 (default 64)")]
     public int? TeacherImageSize { get; init; }
@@ -206,7 +202,7 @@ internal sealed class QuickstartSettings : CommandSettings
         ImagesPerClass = ImagesPerClass ?? (Fast ? 30 : 50),
         ImageSize = ImageSize,
         ValidationClasses = ValidationClasses ?? (Fast ? 6 : 10),
-        Teacher = Teacher, TeacherWeights = TeacherWeights, ImageNetModel = ImageNetModel, FreezeTeacher = FreezeTeacher, FeatureCentring = !NoFeatureCentring,
+        Teacher = Teacher, TeacherWeights = TeacherWeights, ImageNetModel = ImageNetModel, FreezeTeacher = FreezeTeacher,
         TeacherImageSize = TeacherImageSize ?? QuickstartOptions.DefaultImageNetTeacherImageSize, TeacherCache = !NoTeacherCache,
         TeacherBaseWidth = TeacherBaseWidth ?? (Fast ? 32 : 64),
         TeacherSmallStem = TeacherSmallStem, Student = Student, StudentSmallStem = !StudentStandardStem,
@@ -273,7 +269,6 @@ internal sealed class QuickstartSettings : CommandSettings
         if (!o.ImageNetTeacher)
         {
             if (ImageNetModel is not null) check.Fail($"Option --imagenet-model applies to --teacher {ImageNet} only (the teacher is '{o.Teacher}').");
-            if (NoFeatureCentring) check.Fail($"Option --no-feature-centring applies to --teacher {ImageNet} --freeze-teacher only (the teacher is '{o.Teacher}').");
             if (TeacherImageSize is not null)
                 check.Fail($"Option --teacher-image-size applies to --teacher {ImageNet} only: a teacher trained from scratch sees the images as they are (--image-size).");
             if (FreezeTeacher && TeacherWeights is null)
@@ -286,8 +281,6 @@ internal sealed class QuickstartSettings : CommandSettings
             if (TeacherBaseWidth is not null) check.Fail($"Option --teacher-base-width does not apply to --teacher {ImageNet} (the ImageNet ResNet-18 has base width 64).");
             if (TeacherSmallStem)
                 check.Fail($"Option --teacher-small-stem does not apply to --teacher {ImageNet}: its ImageNet weights are those of the standard stem (--teacher-image-size enlarges the images instead).");
-            if (NoFeatureCentring && !FreezeTeacher)
-                check.Fail($"Option --no-feature-centring applies to a frozen teacher only (add --freeze-teacher): a fine-tuned {ImageNet} learns its own head.");
             if (FreezeTeacher && TeacherWeights is not null)
                 check.Fail($"Options --freeze-teacher and --teacher-weights contradict each other with --teacher {ImageNet}: frozen, the teacher is the ImageNet " +
                     "network itself; --teacher-weights loads a fine-tuned one (which is not retrained either). Give one of them.");

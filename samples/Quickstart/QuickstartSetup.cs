@@ -79,20 +79,16 @@ internal sealed class QuickstartSetup
     /// (ML.NET's weights) that sees every image at <c>--teacher-image-size</c>, resized inside it
     /// (<see cref="ResizedInputNetwork"/>), with an input adapter that turns the dataset's normalised RGB back into
     /// what the CNTK network was trained on (BGR, 0-255, minus its mean). Frozen (<c>--freeze-teacher</c>), its
-    /// embedding is the pooled 512-d ImageNet feature minus its mean over the training images (unless
-    /// <c>--no-feature-centring</c>), L2-normalised (identity head); otherwise a new
+    /// embedding is the L2-normalised pooled 512-d ImageNet feature (identity head); otherwise a new
     /// <c>--embedding-dim</c> head (kaiming normal; the identity when that is 512) to fine-tune.
     /// </summary>
-    /// <param name="device">Where the frozen teacher's feature mean is computed (default: the CPU).</param>
-    public IEmbeddingNetwork CreateTeacher(torch.Device? device = null)
+    public IEmbeddingNetwork CreateTeacher()
     {
         torch.manual_seed(Options.Seed);
         if (Options.ImageNetTeacher)
         {
-            var options = new ImageNetResNet18Options { ModelPath = Options.ImageNetModel, SourceMean = Dataset.Mean, SourceStd = Dataset.Std };
-            if (Options.FreezeTeacher && Options.FeatureCentring)
-                options = options with { FeatureMean = ImageNetTeacherOption.PooledFeatureMean(options, Options.TeacherImageSize, TrainingImageBatches(), device ?? torch.CPU) };
-            var network = ImageNetResNet18.Load(Options.FreezeTeacher ? ImageNetTeacherOption.FeatureDimension : Options.EmbeddingDim, options);
+            var network = ImageNetResNet18.Load(Options.FreezeTeacher ? ImageNetTeacherOption.FeatureDimension : Options.EmbeddingDim,
+                new ImageNetResNet18Options { ModelPath = Options.ImageNetModel, SourceMean = Dataset.Mean, SourceStd = Dataset.Std });
             return new ResizedInputNetwork(network, Options.TeacherImageSize, Options.TeacherImageSize);
         }
         return EmbeddingNetworks.Create(Options.Teacher, Options.EmbeddingDim, new EmbeddingNetworkOptions
@@ -100,10 +96,6 @@ internal sealed class QuickstartSetup
             SmallInputStem = Options.TeacherSmallStem, BaseWidth = Options.TeacherBaseWidth,
         });
     }
-
-    /// <summary>The training images (clean view) in batches of 128, for the frozen teacher's feature mean.</summary>
-    private IEnumerable<torch.Tensor> TrainingImageBatches() =>
-        Enumerable.Range(0, Train.Count).Chunk(128).Select(chunk => Train.LoadImages(chunk, augment: false, seed: 0));
 
     /// <summary>Every student (baseline and distilled) starts from the same weights: same seed, same architecture.</summary>
     public IEmbeddingNetwork CreateStudent()

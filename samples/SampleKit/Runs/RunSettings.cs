@@ -32,9 +32,6 @@ public sealed class RunSettings
         return this;
     }
 
-    /// <summary>Adds a result-affecting option when <paramref name="applies"/> (an option that exists only in some runs).</summary>
-    public RunSettings WithIf(bool applies, string option, object? value) => applies ? With(option, value) : this;
-
     /// <summary>Adds an environment option.</summary>
     public RunSettings WithEnvironment(string option, object? value)
     {

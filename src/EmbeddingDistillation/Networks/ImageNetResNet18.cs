@@ -44,14 +44,6 @@ public sealed record ImageNetResNet18Options
 
     /// <summary>L2-normalise the embedding. Default true.</summary>
     public bool Normalize { get; init; } = true;
-
-    /// <summary>
-    /// With the identity head: 512 values subtracted from the pooled feature before the L2 normalisation (the head's
-    /// bias becomes their negation); null (default) = none. A frozen teacher wants the mean pooled feature of the
-    /// training images here: its ReLU features are non-negative, so without centring every image lies in one narrow
-    /// cone and the students' errors swamp the differences between images (docs/teachers.md).
-    /// </summary>
-    public IReadOnlyList<float>? FeatureMean { get; init; }
 }
 
 /// <summary>
@@ -118,9 +110,6 @@ public static class ImageNetResNet18
         options ??= new ImageNetResNet18Options();
         if (embeddingDimension < 1)
             throw new ArgumentOutOfRangeException(nameof(embeddingDimension), embeddingDimension, "The embedding dimension must be positive.");
-        if (options.FeatureMean is { } featureMean && (featureMean.Count != 512 || featureMean.Any(v => !float.IsFinite(v))))
-            throw new ArgumentException($"ImageNetResNet18Options.FeatureMean needs 512 finite values (one per pooled feature); got {featureMean.Count}" +
-                (featureMean.Any(v => !float.IsFinite(v)) ? ", some not finite." : "."), nameof(options));
         var path = options.ModelPath ?? FindModelFile() ?? throw new FileNotFoundException(
             $"ResNet18.onnx was not found (looked in: {string.Join(", ", Candidates())}). Restore the NuGet package {PackageId} {PackageVersion}, " +
             $"e.g. <PackageDownload Include=\"{PackageId}\" Version=\"[{PackageVersion}]\" /> in your project, or pass ImageNetResNet18Options.ModelPath.");
@@ -136,11 +125,7 @@ public static class ImageNetResNet18
             using var noGrad = no_grad();
             network.Head.weight!.copy_(eye(embeddingDimension));
             network.Head.bias!.zero_();
-            if (options.FeatureMean is { } mean) network.Head.bias!.copy_(-tensor(mean.ToArray()));
         }
-        else if (options.FeatureMean is not null)
-            throw new ArgumentException($"ImageNetResNet18Options.FeatureMean applies to the identity head only (IdentityHead and embedding dimension {backbone.OutputChannels}); " +
-                $"got embedding dimension {embeddingDimension}, IdentityHead {options.IdentityHead}.", nameof(options));
         network.eval();
         return network;
     }

@@ -123,32 +123,6 @@ public sealed class ImageNetResNet18Tests(ITestOutputHelper output)
         Assert.Contains("0 Conv", e.Message);
     }
 
-    [ImageNetResNet18Fact]
-    public void FeatureMeanIsSubtractedFromThePooledFeatureBeforeTheNormalisation()
-    {
-        var path = ImageNetResNet18Files.ModelPath!;
-        using var scope = NewDisposeScope();
-        var images = randn(new long[] { 3, 3, 64, 64 }, generator: new Generator(3));
-        var mean = Enumerable.Range(0, 512).Select(i => (float)(0.01 * (i % 17))).ToArray();
-        using var raw = ImageNetResNet18.Load(options: new ImageNetResNet18Options { ModelPath = path, Normalize = false });
-        using var centred = ImageNetResNet18.Load(options: new ImageNetResNet18Options { ModelPath = path, FeatureMean = mean });
-        using var noGrad = no_grad();
-        var expected = nn.functional.normalize(raw.forward(images) - tensor(mean), p: 2, dim: 1);
-        Assert.True(centred.forward(images).allclose(expected, rtol: 1e-5, atol: 1e-6));
-    }
-
-    [Theory]
-    [InlineData(511, false)]
-    [InlineData(512, true)]
-    public void AFeatureMeanOfTheWrongLengthOrNotFiniteFailsNamingTheOption(int length, bool withNaN)
-    {
-        var mean = new float[length];
-        if (withNaN) mean[5] = float.NaN;
-        var e = Assert.Throws<ArgumentException>(() => ImageNetResNet18.Load(options: new ImageNetResNet18Options { ModelPath = "unused.onnx", FeatureMean = mean }));
-        Assert.Contains("FeatureMean", e.Message);
-        Assert.Contains(withNaN ? "not finite" : $"got {length}", e.Message);
-    }
-
     [Fact]
     public void AMissingFileFailsNamingItAndThePackage()
     {
