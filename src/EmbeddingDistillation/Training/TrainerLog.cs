@@ -26,6 +26,9 @@ internal static partial class TrainerLog
     [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "Teacher embeddings cached for {Count} samples ({Dimension}-d)")]
     public static partial void TeacherCacheFilled(ILogger logger, int count, int dimension);
 
+    [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "{Run}: the teacher's feature maps of every training image would take {NeededMiB:F0} MiB, more than TeacherCacheMaxMapBytes ({BudgetMiB:F0} MiB): the teacher runs at every step instead (set TeacherCacheHalfPrecisionMaps or raise the budget to cache them)")]
+    public static partial void TeacherCacheOverBudget(ILogger logger, string run, double neededMiB, double budgetMiB);
+
     [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "{Run}: skipped step {Step} (epoch {Epoch}): {Where} not finite; {Skipped} step(s) skipped so far")]
     public static partial void SkippedStep(ILogger logger, string run, int step, int epoch, string where, int skipped);
 

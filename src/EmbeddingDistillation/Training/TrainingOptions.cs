@@ -108,10 +108,20 @@ public sealed record TrainingOptions
     public TeacherView TeacherView { get; init; } = TeacherView.SameAsStudent;
 
     /// <summary>
-    /// Cache the teacher's embeddings per sample when its inputs are deterministic (<see cref="TeacherView.Clean"/>
-    /// and no teacher taps needed). Default true.
+    /// Cache the teacher's outputs per sample when its inputs are deterministic (<see cref="TeacherView.Clean"/>): its
+    /// embeddings on the training device and, for terms that read taps (hint, attention), its feature maps in host
+    /// memory (<see cref="TeacherCacheMaxMapBytes"/>). Default true.
     /// </summary>
     public bool CacheTeacherOutputs { get; init; } = true;
+
+    /// <summary>
+    /// The host memory the cached teacher feature maps of all training images may take (default 2 GiB). Known after
+    /// the first batch; above it nothing is cached and the teacher runs at every step (a warning says so).
+    /// </summary>
+    public long TeacherCacheMaxMapBytes { get; init; } = 2L << 30;
+
+    /// <summary>Cache the teacher's feature maps in float16 (half the memory; the terms read them converted back). Default false.</summary>
+    public bool TeacherCacheHalfPrecisionMaps { get; init; }
 
     /// <summary>Validate every this many epochs (default 1); needs <see cref="TrainingData.Validator"/>.</summary>
     public int ValidateEveryEpochs { get; init; } = 1;
@@ -172,6 +182,7 @@ public sealed record TrainingOptions
         if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be > 0.");
         if (WeightDecay < 0) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be >= 0.");
         if (WarmupSteps < 0) throw new ArgumentOutOfRangeException(nameof(WarmupSteps), WarmupSteps, "WarmupSteps must be >= 0.");
+        if (TeacherCacheMaxMapBytes < 0) throw new ArgumentOutOfRangeException(nameof(TeacherCacheMaxMapBytes), TeacherCacheMaxMapBytes, "TeacherCacheMaxMapBytes must be >= 0.");
         if (ValidateEveryEpochs < 1) throw new ArgumentOutOfRangeException(nameof(ValidateEveryEpochs), ValidateEveryEpochs, "ValidateEveryEpochs must be >= 1.");
         if (GradientClipNorm is <= 0) throw new ArgumentOutOfRangeException(nameof(GradientClipNorm), GradientClipNorm, "GradientClipNorm must be > 0 when set.");
         if (EarlyStoppingPatience is < 1) throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "EarlyStoppingPatience must be >= 1 when set.");

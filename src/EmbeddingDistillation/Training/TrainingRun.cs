@@ -78,10 +78,10 @@ internal sealed class TrainingRun : IDisposable
         _state = new RunState { Seed = options.Seed };
         _lastPath = options.CheckpointDirectory is null ? null : Path.Combine(options.CheckpointDirectory, Trainer.LastCheckpointFile);
         _bestPath = options.CheckpointDirectory is null ? null : Path.Combine(options.CheckpointDirectory, Trainer.BestWeightsFile);
-        bool useCache = _teacher is not null && options.TeacherView == TeacherView.Clean && options.CacheTeacherOutputs
-            && objective.TeacherTaps.Count == 0;
-        _cache = useCache ? new TeacherEmbeddingCache(data.Train.Count) : null;
-        _unlabelledCache = useCache && data.Unlabelled is not null ? new TeacherEmbeddingCache(data.Unlabelled.Count) : null;
+        bool useCache = _teacher is not null && options.TeacherView == TeacherView.Clean && options.CacheTeacherOutputs;
+        TeacherEmbeddingCache Cache(int count) => new(count, objective.TeacherTaps, options.TeacherCacheHalfPrecisionMaps, options.TeacherCacheMaxMapBytes);
+        _cache = useCache ? Cache(data.Train.Count) : null;
+        _unlabelledCache = useCache && data.Unlabelled is not null ? Cache(data.Unlabelled.Count) : null;
         if (_lastPath is not null && options.Resume && File.Exists(_lastPath))
         {
             _state = Checkpoints.Load(_lastPath, network.Module, _optimizer, _lossModules, [_cache, _unlabelledCache], _device);
@@ -246,9 +246,11 @@ internal sealed class TrainingRun : IDisposable
         using var noGrad = no_grad();
         if (cache is not null)
         {
-            var rows = cache.Get(indices, missing =>
-                _teacher.Embed(AsInputOf(_teacher, TeacherImages(dataset, missing, false, 0).to(_device))).Embedding);
-            return new EmbeddingOutput(rows);
+            bool wasOverBudget = cache.OverBudget;
+            var output = cache.Get(indices, missing => _teacher.Embed(AsInputOf(_teacher, TeacherImages(dataset, missing, false, 0).to(_device)), _teacherTaps));
+            if (cache.OverBudget && !wasOverBudget)
+                TrainerLog.TeacherCacheOverBudget(_logger, _name, cache.MapBytes / 1048576.0, _options.TeacherCacheMaxMapBytes / 1048576.0);
+            return output;
         }
         var images = _options.TeacherView == TeacherView.Clean
             ? TeacherImages(dataset, indices, false, 0).to(_device)

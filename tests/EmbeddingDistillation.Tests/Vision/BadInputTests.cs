@@ -1,3 +1,4 @@
+using EmbeddingDistillation.Tests.Support;
 using EmbeddingDistillation.Vision;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
@@ -121,16 +122,5 @@ public class BadInputTests
         Assert.Contains("JpegQuality", Assert.Throws<ArgumentException>(() => new CrossQualityDataset(layout, lowQuality: new LowQualityOptions { JpegQuality = 0 })).Message);
         var dataset = new ImageDataset(layout);
         Assert.Throws<ArgumentOutOfRangeException>(() => new PrefetchingBatchLoader(dataset, new BatchLoaderOptions { MaxReadyBatches = 0 }));
-    }
-
-    private sealed class ListLogger : ILogger
-    {
-        public List<string> Messages { get; } = [];
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-        public bool IsEnabled(LogLevel logLevel) => true;
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (Messages) Messages.Add(formatter(state, exception));
-        }
     }
 }
