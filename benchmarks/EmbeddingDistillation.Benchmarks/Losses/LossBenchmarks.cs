@@ -162,6 +162,20 @@ public class LossBenchmarks
     [Benchmark]
     public double Library() => Run(() => _loss.forward(_s, IsMetric ? _y : _t));
 
+    /// <summary>Switches the loss to the torch form its fused CPU path replaced (for <see cref="LossFloorComparison"/>); false when it has none.</summary>
+    internal bool UseTorchForm()
+    {
+        switch (_loss)
+        {
+            case RelativeTeacherLoss l: l.TorchPath = true; return true;
+            case TripletLoss l: l.TorchPath = true; return true;
+            case RkdDistanceLoss l: l.TorchPath = true; return true;
+            case ContrastiveLoss l: l.TorchPath = true; return true;
+            case MultiSimilarityLoss l: l.TorchPath = true; return true;
+            default: return false;
+        }
+    }
+
     /// <summary>A naive broadcasting implementation, forward + backward.</summary>
     [Benchmark]
     public double Naive() => Run(() => NaiveLosses.Compute(Loss, _s, _t, _y, _proxies));
