@@ -47,7 +47,7 @@ internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
-        var identity = downsample is null ? x : downsample.call(x);
+        var identity = downsample is null ? x : SafeConvolution.CallProjection(downsample, x);
         var y = relu.call(bn1.call(SafeConvolution.Call(conv1, beginHeavy ? nn.functional.pad(x, new long[] { 1, 0, 1, 0 }) : x)));
         y = bn2.call(SafeConvolution.Call(conv2, y));
         return relu.call(y + identity);

@@ -45,7 +45,7 @@ internal sealed class Bottleneck : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
-        var identity = downsample is null ? x : downsample.call(x);
+        var identity = downsample is null ? x : SafeConvolution.CallProjection(downsample, x);
         var y = relu.call(bn1.call(conv1.call(x)));
         y = relu.call(bn2.call(SafeConvolution.Call(conv2, y)));
         y = bn3.call(conv3.call(y));

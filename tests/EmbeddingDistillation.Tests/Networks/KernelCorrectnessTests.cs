@@ -23,6 +23,7 @@ public class KernelCorrectnessTests(ITestOutputHelper output)
         ["resnet18 base 24, 64 px", 64],
         ["resnet18 base 32, small stem, 32 px", 32],
         ["resnet50 base 8, small stem, 32 px", 32],
+        ["resnet50, 64 px", 64],
         ["mobilenetv1-0.25, small stem, 32 px", 32],
         ["mobilenetv1-0.25, 64 px", 64],
         ["mobilenetv2-0.5, small stem, 32 px", 32],
@@ -127,6 +128,33 @@ public class KernelCorrectnessTests(ITestOutputHelper output)
         Assert.True(SafeConvolution.NeedsIm2Col(Conv(3, 8, 3), x3.requires_grad_(true)));
         Assert.True(SafeConvolution.NeedsIm2Col(Conv(4, 4, 3), x4.requires_grad_(true)));
         Assert.False(SafeConvolution.NeedsIm2Col(Conv(8, 8, 3).to(float64), x8g.detach().to(float64))); // float64: native kernels
+    }
+
+    [Theory]
+    [InlineData(512, 1024, 8)]
+    [InlineData(1024, 2048, 4)]
+    [InlineData(1024, 512, 4)]
+    public void StridedProjectionsWithManyChannelsRunSubsampledAndMatchFloat64(int cin, int cout, int size)
+    {
+        // These shapes stopped the process (SIGFPE in oneDNN's backward-data, AVX2 and AVX-512) before the routing.
+        using var scope = NewDisposeScope();
+        var conv = nn.Conv2d(cin, cout, 1, stride: 2, bias: false);
+        var x = randn(new long[] { 2, cin, size, size }, generator: new Generator(7));
+        var x32 = x.clone().requires_grad_(true);
+        Assert.True(SafeConvolution.NeedsSubsampling(conv, x32));
+        Assert.False(SafeConvolution.NeedsSubsampling(conv, x));                                          // no input gradient: native
+        Assert.False(SafeConvolution.NeedsSubsampling(nn.Conv2d(256, 512, 1, stride: 2, bias: false), x32)); // ResNet-18's widest: native
+        Assert.False(SafeConvolution.NeedsSubsampling(nn.Conv2d(cin, cout, 1, bias: false), x32));          // stride 1: native
+        var y32 = SafeConvolution.Call(conv, x32);
+        var g = randn(y32.shape, generator: new Generator(8));
+        y32.backward(new[] { g });
+        var x64 = x.to(float64).requires_grad_(true);
+        var w64 = conv.weight.detach().to(float64).requires_grad_(true);
+        var y64 = nn.functional.conv2d(x64, w64, null, conv.stride);
+        y64.backward(new[] { g.to(float64) });
+        AssertClose(y64, y32, $"1x1 s2 {cin}->{cout}, forward");
+        AssertClose(x64.grad!, x32.grad!, $"1x1 s2 {cin}->{cout}, input gradient");
+        AssertClose(w64.grad!, conv.weight.grad!, $"1x1 s2 {cin}->{cout}, weight gradient");
     }
 
     [Fact]
