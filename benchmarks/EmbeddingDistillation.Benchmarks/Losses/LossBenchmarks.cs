@@ -48,6 +48,7 @@ public class LossBenchmarks
     private const int Classes = 100;
     private const int PerClass = 8;
     private nn.Module<Tensor, Tensor, Tensor> _loss = null!;
+    private nn.Module<Tensor, Tensor, Tensor>? _torchLoss;
     private Tensor _s = null!, _t = null!, _y = null!, _proxies = null!;
 
     /// <summary>The loss under test.</summary>
@@ -92,7 +93,18 @@ public class LossBenchmarks
     public void Setup()
     {
         torch.manual_seed(1);
-        _loss = Loss switch
+        _loss = CreateLoss();
+        _s = nn.functional.normalize(torch.randn(N, D), p: 2, dim: 1).requires_grad_(true);
+        _t = nn.functional.normalize(torch.randn(N, D), p: 2, dim: 1);
+        _y = torch.arange(N).div(PerClass, RoundingMode.floor) % Classes;
+        _proxies = _loss is ProxyAnchorLoss pa ? pa.Proxies : torch.randn(Classes, D).requires_grad_(true);
+        // After the inputs, so that they are the same as before this reference existed.
+        _torchLoss = CreateLoss();
+        if (!UseTorchForm(_torchLoss)) { _torchLoss.Dispose(); _torchLoss = null; }
+    }
+
+    private nn.Module<Tensor, Tensor, Tensor> CreateLoss() =>
+        Loss switch
         {
             "absolute" => new AbsoluteTeacherLoss(),
             "relative" => new RelativeTeacherLoss(),
@@ -105,17 +117,13 @@ public class LossBenchmarks
             "proxy-anchor" => new ProxyAnchorLoss(new ProxyAnchorLossOptions { ClassCount = Classes, EmbeddingDimension = D }),
             _ => throw new ArgumentException(Loss),
         };
-        _s = nn.functional.normalize(torch.randn(N, D), p: 2, dim: 1).requires_grad_(true);
-        _t = nn.functional.normalize(torch.randn(N, D), p: 2, dim: 1);
-        _y = torch.arange(N).div(PerClass, RoundingMode.floor) % Classes;
-        _proxies = _loss is ProxyAnchorLoss pa ? pa.Proxies : torch.randn(Classes, D).requires_grad_(true);
-    }
 
     /// <summary>Frees the inputs.</summary>
     [GlobalCleanup]
     public void Cleanup()
     {
         _loss.Dispose();
+        _torchLoss?.Dispose();
         _s.Dispose();
         _t.Dispose();
         _y.Dispose();
@@ -163,9 +171,11 @@ public class LossBenchmarks
     public double Library() => Run(() => _loss.forward(_s, IsMetric ? _y : _t));
 
     /// <summary>Switches the loss to the torch form its fused CPU path replaced (for <see cref="LossFloorComparison"/>); false when it has none.</summary>
-    internal bool UseTorchForm()
+    internal bool UseTorchForm() => UseTorchForm(_loss);
+
+    private static bool UseTorchForm(nn.Module<Tensor, Tensor, Tensor> loss)
     {
-        switch (_loss)
+        switch (loss)
         {
             case RelativeTeacherLoss l: l.TorchPath = true; return true;
             case TripletLoss l: l.TorchPath = true; return true;
@@ -175,6 +185,10 @@ public class LossBenchmarks
             default: return false;
         }
     }
+
+    /// <summary>The torch form the fused CPU path replaced (relative, triplet, RKD distance, contrastive, multi-similarity); the library's loss itself for the others.</summary>
+    [Benchmark]
+    public double TorchForm() => Run(() => (_torchLoss ?? _loss).forward(_s, IsMetric ? _y : _t));
 
     /// <summary>A naive broadcasting implementation, forward + backward.</summary>
     [Benchmark]
