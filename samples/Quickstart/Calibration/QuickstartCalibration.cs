@@ -50,6 +50,7 @@ internal sealed class QuickstartCalibration
         var chosen = o;
         chosen = Stage(Teachers(), chosen, ct);
         chosen = Stage(Students(), chosen, ct);
+        chosen = Stage(Budget(), chosen, ct);
         chosen = Stage(Absolute(), chosen, ct);
         chosen = Stage(Relative(), chosen, ct);
         chosen = Stage(Rkd(), chosen, ct);
