@@ -45,10 +45,10 @@ internal static class CalibrationGrid
     /// <summary>
     /// The students' training budget, chosen on the baseline: a distilled student is only better if it beats a baseline
     /// trained as long as it usefully can, so the budget is the baseline's best and every distilled student gets the same.
-    /// 45 epochs is the most the default run's 10 minutes on 2 idle cores allow (a teacher and four students).
     /// </summary>
-    public static IEnumerable<CalibrationCell> Budget() =>
-        from epochs in new[] { 30, 45 }
+    /// <param name="studentEpochs">The budgets to compare (<see cref="QuickstartCalibration.DefaultBudgets"/>).</param>
+    public static IEnumerable<CalibrationCell> Budget(IEnumerable<int> studentEpochs) =>
+        from epochs in studentEpochs
         select new CalibrationCell(BudgetStage, $"baseline-e{epochs}", CellKind.Baseline, null, o => o with { StudentEpochs = epochs });
 
     /// <summary>lambda 5 and 20 without the student's own metric loss, lambda 5 with it.</summary>

@@ -30,8 +30,21 @@ internal sealed class QuickstartCalibration
     private readonly Dictionary<int, QuickstartSetup> setups = [];
     private readonly List<(string Stage, CellScore Score, bool Chosen)> table = [];
 
-    public QuickstartCalibration(QuickstartOptions options, IAnsiConsole? console = null, TrainingRunner? runner = null)
+    /// <summary>
+    /// The student budgets the epochs stage compares: 45 epochs is the most the default run's 10 minutes on 2 idle
+    /// cores allow (a teacher and four students).
+    /// </summary>
+    public static readonly IReadOnlyList<int> DefaultBudgets = [30, 45];
+
+    private readonly IReadOnlyList<int> budgets;
+
+    /// <param name="options">The quickstart options the grid starts from (seeds, dataset, networks).</param>
+    /// <param name="console">Where progress goes.</param>
+    /// <param name="runner">Runs each training (the console's progress bar by default).</param>
+    /// <param name="budgets">The student epochs the epochs stage compares (<see cref="DefaultBudgets"/>; tests pass tiny ones).</param>
+    public QuickstartCalibration(QuickstartOptions options, IAnsiConsole? console = null, TrainingRunner? runner = null, IReadOnlyList<int>? budgets = null)
     {
+        this.budgets = budgets ?? DefaultBudgets;
         o = options;
         this.console = console ?? AnsiConsole.Console;
         this.runner = runner ?? ConsoleProgress.Runner;
@@ -50,7 +63,7 @@ internal sealed class QuickstartCalibration
         var chosen = o;
         chosen = Stage(Teachers(), chosen, ct);
         chosen = Stage(Students(), chosen, ct);
-        chosen = Stage(Budget(), chosen, ct);
+        chosen = Stage(Budget(budgets), chosen, ct);
         chosen = Stage(Absolute(), chosen, ct);
         chosen = Stage(Relative(), chosen, ct);
         chosen = Stage(Rkd(), chosen, ct);

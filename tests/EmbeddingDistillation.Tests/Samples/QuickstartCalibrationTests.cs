@@ -1,0 +1,87 @@
+using System.Globalization;
+using System.Text.Json;
+using EmbeddingDistillation.Samples.Quickstart;
+using EmbeddingDistillation.Samples.Quickstart.Calibration;
+using EmbeddingDistillation.Samples.Runs;
+using Spectre.Console;
+using TorchSharp;
+
+namespace EmbeddingDistillation.Tests.Samples;
+
+/// <summary>
+/// <c>--calibrate</c> on a tiny dataset: every stage is trained and written, each stage keeps its best cell by
+/// validation Recall@1, the distilled stages train with the budget the epochs stage chose, and a resumed calibration
+/// reloads every run instead of training it again.
+/// </summary>
+[Collection(SerialCollection.Name)]
+public sealed class QuickstartCalibrationTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "ed-calibration-" + Guid.NewGuid().ToString("N"));
+
+    private static readonly IReadOnlyList<int> TinyBudgets = [1, 2];
+
+    private QuickstartOptions Tiny(bool resume = false) => new()
+    {
+        Calibrate = true, CalibrationSeeds = [3], Report = _root, Resume = resume, Device = "cpu", Threads = torch.get_num_threads(),
+        Classes = 16, ImagesPerClass = 6, ImageSize = 16, ValidationClasses = 2,
+        Teacher = "resnet18", TeacherBaseWidth = 8, Student = "mobilenetv1-0.25", EmbeddingDim = 8,
+        TeacherEpochs = 1, StudentEpochs = 1, ClassesPerBatch = 3, ImagesPerClassInBatch = 3,
+    };
+
+    [Fact]
+    public void EveryStageIsWrittenWithItsBestCellAndAResumedCalibrationTrainsNothing()
+    {
+        var quiet = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
+        var trained = new List<string>();
+        TrainingRunner recording = (title, train) => { trained.Add(title); return train(null); };
+
+        Assert.Equal(0, new QuickstartCalibration(Tiny(), quiet, recording, TinyBudgets).Execute(CancellationToken.None));
+
+        var rows = File.ReadAllLines(Path.Combine(_root, "calibration-grid.csv")).Skip(1)
+            .Select(line => line.Split("\","))
+            .Select(p => (Stage: p[0].Trim('"'), Fields: p[1].Split(',')))
+            .Select(r => (r.Stage, Name: r.Fields[0], RecallAtOne: double.Parse(r.Fields[2], CultureInfo.InvariantCulture),
+                          MapAtR: double.Parse(r.Fields[3], CultureInfo.InvariantCulture)))
+            .ToList();
+        var stages = rows.Select(r => r.Stage).Distinct().ToList();
+        Assert.Equal([CalibrationGrid.TeacherStage, CalibrationGrid.StudentStage, CalibrationGrid.BudgetStage, CalibrationGrid.AbsoluteStage,
+                      CalibrationGrid.RelativeStage, CalibrationGrid.RkdStage, CalibrationGrid.CombinedStage], stages);
+        Assert.Equal(["baseline-e1", "baseline-e2"], rows.Where(r => r.Stage == CalibrationGrid.BudgetStage).Select(r => r.Name));
+
+        // calibration.md marks in bold exactly the cell with the highest validation Recall@1 (ties: MAP@R) of each stage.
+        var markdown = File.ReadAllText(Path.Combine(_root, "calibration.md"));
+        Assert.DoesNotContain("test", markdown.Replace("the test classes were never embedded", ""), StringComparison.OrdinalIgnoreCase);
+        foreach (var stage in stages)
+        {
+            var cells = rows.Where(r => r.Stage == stage).ToList();
+            var best = cells.OrderByDescending(r => r.RecallAtOne).ThenByDescending(r => r.MapAtR).First();
+            foreach (var cell in cells)
+                Assert.Equal(cell.Name == best.Name, markdown.Contains($"| **{cell.Name}** |"));
+        }
+
+        // The distilled stages trained with the chosen budget, and chosen.json says so.
+        string budget = rows.Where(r => r.Stage == CalibrationGrid.BudgetStage).OrderByDescending(r => r.RecallAtOne).ThenByDescending(r => r.MapAtR).First().Name["baseline-e".Length..];
+        var methodRuns = Directory.GetDirectories(Path.Combine(_root, "runs", "seed-3")).Select(Path.GetFileName)
+            .Where(n => !n!.StartsWith("student-", StringComparison.Ordinal) && !n.StartsWith("teacher-", StringComparison.Ordinal)).ToList();
+        Assert.True(methodRuns.Count >= 9, string.Join(", ", methodRuns));
+        Assert.All(methodRuns, n => Assert.Contains($"-e{budget}-teacher-", n));
+        var chosen = JsonDocument.Parse(File.ReadAllText(Path.Combine(_root, "chosen.json"))).RootElement.GetProperty("commandLine").GetString()!;
+        Assert.Contains($"--student-epochs {budget} ", chosen);
+
+        // --resume reloads every finished run and writes the same grid.
+        trained.Clear();
+        string csv = File.ReadAllText(Path.Combine(_root, "calibration-grid.csv"));
+        Assert.Equal(0, new QuickstartCalibration(Tiny(resume: true), quiet, recording, TinyBudgets).Execute(CancellationToken.None));
+        Assert.Empty(trained);
+        Assert.Equal(DropSeconds(csv), DropSeconds(File.ReadAllText(Path.Combine(_root, "calibration-grid.csv"))));
+    }
+
+    /// <summary>The grid without its last column (each run's training time, which a reloaded run keeps but a test should not rely on).</summary>
+    private static string[] DropSeconds(string csv) =>
+        csv.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l[..l.LastIndexOf(',')]).ToArray();
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
+    }
+}
