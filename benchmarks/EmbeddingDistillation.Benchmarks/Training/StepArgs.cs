@@ -17,6 +17,11 @@ internal sealed class StepArgs
     public bool Distill { get; private set; }
     public bool DefaultMalloc { get; private set; }
     public bool OwnThread { get; private set; }
+    /// <summary>
+    /// <c>--torchvision-teacher</c>: also time the teacher's forward pass as TorchVision's own model in TorchSharp (same
+    /// libtorch, torchvision's module code), which separates the library's network code from libtorch's kernels.
+    /// </summary>
+    public bool TorchVisionTeacher { get; private set; }
     public string Teacher { get; private set; } = "resnet101";
     public string Student { get; private set; } = "mobilenetv1-0.25";
 
@@ -41,11 +46,13 @@ internal sealed class StepArgs
                 case "--distill": a.Distill = true; break;
                 case "--default-malloc": a.DefaultMalloc = true; break;
                 case "--own-thread": a.OwnThread = true; break;
+                case "--torchvision-teacher": a.TorchVisionTeacher = true; break;
                 case "--teacher": a.Teacher = Next(); break;
                 case "--student": a.Student = Next(); break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
+        if (a.TorchVisionTeacher && !a.Distill) throw new ArgumentException("--torchvision-teacher needs --distill (it adds a teacher case)");
         if (a.Threads < 1 || a.Batch < 2 || a.Rounds < 1 || a.Steps < 1) throw new ArgumentException("threads, rounds and steps must be >= 1, batch >= 2");
         return a;
     }

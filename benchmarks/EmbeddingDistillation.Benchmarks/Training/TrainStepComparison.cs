@@ -26,6 +26,9 @@ namespace EmbeddingDistillation.Benchmarks.Training;
 /// </remarks>
 internal static class TrainStepComparison
 {
+    /// <summary>The teacher forward of TorchVision's own model in TorchSharp (<c>--torchvision-teacher</c>).</summary>
+    private const string TorchVisionTeacherKind = "teacher-torchvision";
+
     public static int Run(StepArgs a)
     {
         torch.set_num_threads(a.Threads);
@@ -36,7 +39,11 @@ internal static class TrainStepComparison
         var cases = new List<(string Net, int Size, string Kind)>();
         if (a.Distill)
             foreach (int size in a.Sizes)
-                cases.AddRange(new[] { (a.Teacher, size, "teacher"), (a.Student, size, "step"), (a.Student, size, "distill") });
+            {
+                cases.Add((a.Teacher, size, "teacher"));
+                if (a.TorchVisionTeacher) cases.Add((a.Teacher, size, TorchVisionTeacherKind));
+                cases.AddRange(new[] { (a.Student, size, "step"), (a.Student, size, "distill") });
+            }
         else
             foreach (string net in a.Nets)
                 foreach (int size in a.Sizes)
@@ -60,8 +67,10 @@ internal static class TrainStepComparison
                 Add("torchsharp", c, ours);
                 Console.Error.WriteLine($"# round {r + 1} torchsharp {c.Net} {c.Size} {c.Kind}: {string.Join(" ", ours.Select(F))} ms");
                 if (python is null) continue;
-                // Distillation cases share one PyTorch case (student, teacher, images) for all three kinds.
-                var theirs = python.Run(a.Distill ? a.Student : c.Net, c.Size, a.Batch, c.Kind, a.Steps, a.Distill ? a.Teacher : null);
+                // Distillation cases share one PyTorch case (student, teacher, images) for all three kinds; the TorchVision
+                // teacher is set against PyTorch's teacher forward (torchvision's model there too).
+                string kind = c.Kind == TorchVisionTeacherKind ? "teacher" : c.Kind;
+                var theirs = python.Run(a.Distill ? a.Student : c.Net, c.Size, a.Batch, kind, a.Steps, a.Distill ? a.Teacher : null);
                 Add("pytorch", c, theirs);
                 Console.Error.WriteLine($"# round {r + 1} pytorch    {c.Net} {c.Size} {c.Kind}: {string.Join(" ", theirs.Select(F))} ms");
             }
@@ -123,7 +132,8 @@ internal static class TrainStepComparison
     private static List<double> Measure(StepArgs a, string net, int size, string kind)
     {
         torch.manual_seed(0);
-        if (kind == "teacher") return TeacherForward(a, net, size);
+        if (kind == "teacher") return TeacherForward(a, EmbeddingNetworks.Create(net, 512), size);
+        if (kind == TorchVisionTeacherKind) return TeacherForward(a, TorchVisionModel(net), size);
         using var student = EmbeddingNetworks.Create(net, 512);
         var labels = Enumerable.Range(0, a.Batch).Select(i => i / 8).ToArray();
         using var images = rand(a.Batch, 3, size, size);
@@ -153,9 +163,30 @@ internal static class TrainStepComparison
         }
     }
 
-    private static List<double> TeacherForward(StepArgs a, string net, int size)
+    /// <summary>TorchVision's ResNet in TorchSharp with a 512-d head (its fc), L2-normalised as the library's teachers.</summary>
+    private static nn.Module<Tensor, Tensor> TorchVisionModel(string net) => net switch
     {
-        using var teacher = EmbeddingNetworks.Create(net, 512);
+        "resnet18" => torchvision.models.resnet18(num_classes: 512),
+        "resnet34" => torchvision.models.resnet34(num_classes: 512),
+        "resnet50" => torchvision.models.resnet50(num_classes: 512),
+        "resnet101" => torchvision.models.resnet101(num_classes: 512),
+        _ => throw new ArgumentException($"--torchvision-teacher: no TorchVision model for '{net}' (resnet18/34/50/101)"),
+    };
+
+    private static List<double> TeacherForward(StepArgs a, EmbeddingNetwork network, int size)
+    {
+        using var owned = network;
+        return TeacherForward(a, images => network.Embed(images).Embedding, network, size);
+    }
+
+    private static List<double> TeacherForward(StepArgs a, nn.Module<Tensor, Tensor> model, int size)
+    {
+        using var owned = model;
+        return TeacherForward(a, images => nn.functional.normalize(model.call(images), p: 2, dim: 1), model, size);
+    }
+
+    private static List<double> TeacherForward(StepArgs a, Func<Tensor, Tensor> embed, nn.Module teacher, int size)
+    {
         teacher.eval();
         using var images = randn(a.Batch, 3, size, size);
         var times = new List<double>();
@@ -165,7 +196,7 @@ internal static class TrainStepComparison
             using (var scope = NewDisposeScope())
             using (no_grad())
             {
-                var e = teacher.Embed(images).Embedding;
+                var e = embed(images);
                 _ = e.sum().item<float>();
             }
             if (i > 0) times.Add(sw.Elapsed.TotalMilliseconds);
