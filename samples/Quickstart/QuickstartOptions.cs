@@ -58,16 +58,16 @@ internal sealed record QuickstartOptions
     // Objectives.
     public string TeacherLoss { get; init; } = "proxy-anchor";
     public string StudentLoss { get; init; } = "multi-similarity";
-    public double LambdaAbsolute { get; init; } = 5.0;
+    public double LambdaAbsolute { get; init; } = 20.0;
     public double LambdaRelative { get; init; } = 300.0;
     public double LambdaRkdDistance { get; init; } = 100.0;
     public double LambdaRkdAngle { get; init; } = 200.0;
     /// <summary>
     /// The calibrated metric-loss weights of the distilled methods (docs/quickstart.md): the weight each method scored
-    /// higher with on the validation classes at its calibrated lambda (relative with the student's own metric loss, the
+    /// higher with on the validation classes at its calibrated lambda (RKD with the student's own metric loss, the
     /// others without it).
     /// </summary>
-    public const string CalibratedMetricWeights = "absolute=0,absolute+relative=0,relative=1,rkd=0";
+    public const string CalibratedMetricWeights = "absolute=0,absolute+relative=0,relative=0,rkd=1";
     /// <summary>The weight of the students' own metric loss in each distilled method (1 when a method is not listed).</summary>
     public IReadOnlyDictionary<string, double> DistilledMetricWeights { get; init; } = QuickstartSettings.MetricWeights(CalibratedMetricWeights)!;
     public IReadOnlyList<string> Distill { get; init; } = ["absolute", "relative", "rkd"];
@@ -75,7 +75,7 @@ internal sealed record QuickstartOptions
 
     // Schedules.
     public int TeacherEpochs { get; init; } = 20;
-    public int StudentEpochs { get; init; } = 30;
+    public int StudentEpochs { get; init; } = 45;
     public double TeacherLearningRate { get; init; } = 1e-3;
     public double StudentLearningRate { get; init; } = 3e-2;
     public int ClassesPerBatch { get; init; } = 8;

@@ -145,8 +145,8 @@ internal sealed class QuickstartSettings : CommandSettings
     public bool NoBaseline { get; init; }
 
     [CommandOption("--lambda-absolute <X>")]
-    [DefaultValue(5.0)]
-    public double LambdaAbsolute { get; init; } = 5.0;
+    [DefaultValue(20.0)]
+    public double LambdaAbsolute { get; init; } = 20.0;
 
     [CommandOption("--lambda-relative <X>")]
     [DefaultValue(300.0)]
@@ -161,7 +161,7 @@ internal sealed class QuickstartSettings : CommandSettings
     public double LambdaRkdAngle { get; init; } = 200.0;
 
     [CommandOption("--distilled-metric-weights <LIST>")]
-    [Description("Weight of the students' own metric loss per distilled method, e.g. absolute=1,relative=1 for the paper's sum (unlisted: 1; the baseline always 1). Default: 1 for relative, 0 for the others, as calibrated")]
+    [Description("Weight of the students' own metric loss per distilled method, e.g. absolute=1,relative=1 for the paper's sum (unlisted: 1; the baseline always 1). Default: 1 for rkd, 0 for the others, as calibrated")]
     [DefaultValue(QuickstartOptions.CalibratedMetricWeights)]
     public string DistilledMetricWeights { get; init; } = QuickstartOptions.CalibratedMetricWeights;
 
@@ -170,7 +170,7 @@ internal sealed class QuickstartSettings : CommandSettings
     public int? TeacherEpochs { get; init; }
 
     [CommandOption("--student-epochs <N>")]
-    [Description("Epochs of every student (default 30; --fast 4)")]
+    [Description("Epochs of every student (default 45; --fast 4)")]
     public int? StudentEpochs { get; init; }
 
     [CommandOption("--teacher-lr <X>")]
@@ -210,7 +210,7 @@ internal sealed class QuickstartSettings : CommandSettings
         LambdaAbsolute = LambdaAbsolute, LambdaRelative = LambdaRelative, LambdaRkdDistance = LambdaRkdDistance, LambdaRkdAngle = LambdaRkdAngle,
         DistilledMetricWeights = MetricWeights(DistilledMetricWeights) ?? new Dictionary<string, double>(), Distill = DistillList(), Baseline = !NoBaseline,
         TeacherEpochs = TeacherEpochs ?? (Fast ? 4 : 20),
-        StudentEpochs = StudentEpochs ?? (Fast ? 4 : 30),
+        StudentEpochs = StudentEpochs ?? (Fast ? 4 : 45),
         TeacherLearningRate = TeacherLr, StudentLearningRate = StudentLr,
         ClassesPerBatch = BatchClasses, ImagesPerClassInBatch = BatchImagesPerClass,
     };
@@ -292,6 +292,9 @@ internal sealed class QuickstartSettings : CommandSettings
         }
         if (Calibrate && (o.ImageNetTeacher || FreezeTeacher))
             check.Fail($"Option --calibrate trains its own grid of teachers from scratch; it does not take --teacher {ImageNet} or --freeze-teacher.");
+        if (Calibrate && StudentEpochs is not null)
+            check.Fail($"Option --student-epochs {StudentEpochs} does not apply to --calibrate: its epochs stage chooses the students' budget " +
+                $"({string.Join(" or ", Calibration.QuickstartCalibration.DefaultBudgets)} epochs, compared on the baseline).");
     }
 
     private void CheckDistill(OptionChecks check)

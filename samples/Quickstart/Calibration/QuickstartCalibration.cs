@@ -60,7 +60,8 @@ internal sealed class QuickstartCalibration
         console.MarkupLine($"[bold]Quickstart calibration[/] on seeds {string.Join(", ", o.CalibrationSeeds)}: validation classes only, the test classes are never embedded.");
         foreach (var seed in o.CalibrationSeeds) setups[seed] = QuickstartSetup.Create(o with { Seed = seed });
 
-        var chosen = o;
+        // The rates are compared at the shortest budget, whatever --student-epochs says: the epochs stage chooses the budget.
+        var chosen = o with { StudentEpochs = budgets[0] };
         chosen = Stage(Teachers(), chosen, ct);
         chosen = Stage(Students(), chosen, ct);
         chosen = Stage(Budget(budgets), chosen, ct);
