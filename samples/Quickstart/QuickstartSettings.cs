@@ -26,13 +26,13 @@ internal sealed class QuickstartSettings : CommandSettings
     public string? Seeds { get; init; }
 
     [CommandOption("--calibrate")]
-    [Description("Instead of the quickstart: choose its defaults on validation classes only, over --calibration-seeds (default 1; about half an hour per seed on 2 idle cores; docs/quickstart.md). Report default: quickstart-calibration")]
+    [Description("Instead of the quickstart: choose its defaults on validation classes only, over --calibration-seeds (default 1,5; about an hour per seed on one idle core; docs/quickstart.md). Report default: quickstart-calibration")]
     public bool Calibrate { get; init; }
 
     [CommandOption("--calibration-seeds <LIST>")]
     [Description("Dataset seeds of --calibrate, comma separated")]
-    [DefaultValue("1")]
-    public string CalibrationSeeds { get; init; } = "1";
+    [DefaultValue("1,5")]
+    public string CalibrationSeeds { get; init; } = "1,5";
 
     [CommandOption("--report <DIR>")]
     [Description("Report folder; an existing non-empty one needs --resume or --overwrite")]
