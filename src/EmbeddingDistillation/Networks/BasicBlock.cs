@@ -34,7 +34,7 @@ internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
         beginHeavy = beginHeavyPadding && stride == 2;
         conv1 = nn.Conv2d(inPlanes, planes, 3, stride: stride, padding: beginHeavy ? 0 : 1, bias: false);
         bn1 = nn.BatchNorm2d(planes);
-        relu = nn.ReLU();
+        relu = nn.ReLU(inplace: true);
         conv2 = nn.Conv2d(planes, planes, 3, stride: 1, padding: 1, bias: false);
         bn2 = nn.BatchNorm2d(planes);
         this.downsample = downsample;
@@ -50,6 +50,9 @@ internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
         var identity = downsample is null ? x : SafeConvolution.CallProjection(downsample, x);
         var y = relu.call(bn1.call(SafeConvolution.Call(conv1, beginHeavy ? nn.functional.pad(x, new long[] { 1, 0, 1, 0 }) : x)));
         y = bn2.call(SafeConvolution.Call(conv2, y));
-        return relu.call(y + identity);
+        // In place, as torchvision: the batch-norm output is fresh and its backward does not need it, so the block allocates
+        // one tensor less per activation and per sum (bit-identical values). Out of place only where the sum broadcasts
+        // (the CNTK layout's shortcut on inputs so small that its paths disagree, as the original network computes it).
+        return y.shape.SequenceEqual(identity.shape) ? y.add_(identity).relu_() : relu.call(y + identity);
     }
 }

@@ -37,7 +37,7 @@ internal sealed class Bottleneck : nn.Module<Tensor, Tensor>
         bn2 = nn.BatchNorm2d(planes);
         conv3 = nn.Conv2d(planes, planes * Expansion, 1, bias: false);
         bn3 = nn.BatchNorm2d(planes * Expansion);
-        relu = nn.ReLU();
+        relu = nn.ReLU(inplace: true);
         this.downsample = downsample;
         RegisterComponents();
     }
@@ -49,6 +49,9 @@ internal sealed class Bottleneck : nn.Module<Tensor, Tensor>
         var y = relu.call(bn1.call(conv1.call(x)));
         y = relu.call(bn2.call(SafeConvolution.Call(conv2, y)));
         y = bn3.call(conv3.call(y));
-        return relu.call(y + identity);
+        // In place, as torchvision: the batch-norm output is fresh and its backward does not need it, so the block allocates
+        // one tensor less per activation and per sum (bit-identical values). Out of place only where the sum broadcasts
+        // (the CNTK layout's shortcut on inputs so small that its paths disagree, as the original network computes it).
+        return y.shape.SequenceEqual(identity.shape) ? y.add_(identity).relu_() : relu.call(y + identity);
     }
 }

@@ -19,8 +19,8 @@ internal static class ConvBnAct
             ("0", nn.Conv2d(inChannels, outChannels, kernel, stride: stride, padding: (kernel - 1) / 2, groups: groups, bias: false)),
             ("1", nn.BatchNorm2d(outChannels)),
         };
-        if (activation == Activation.ReLU) modules.Add(("2", nn.ReLU()));
-        else if (activation == Activation.ReLU6) modules.Add(("2", nn.ReLU6()));
+        if (activation == Activation.ReLU) modules.Add(("2", nn.ReLU(inplace: true)));
+        else if (activation == Activation.ReLU6) modules.Add(("2", nn.ReLU6(inplace: true)));
         return nn.Sequential(modules);
     }
 }

@@ -37,5 +37,6 @@ internal sealed class InvertedResidual : nn.Module<Tensor, Tensor>
     public bool UsesResidual { get; }
 
     /// <inheritdoc />
-    public override Tensor forward(Tensor x) => UsesResidual ? x + conv.call(x) : conv.call(x);
+    // The sum in place on the block's fresh batch-norm output (as torchvision adds in place): one tensor less per block.
+    public override Tensor forward(Tensor x) => UsesResidual ? conv.call(x).add_(x) : conv.call(x);
 }

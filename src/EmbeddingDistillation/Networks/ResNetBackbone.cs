@@ -63,7 +63,7 @@ internal sealed class ResNetBackbone : Backbone
             ? nn.Conv2d(3, baseWidth, 3, stride: 1, padding: 1, bias: false)
             : nn.Conv2d(3, baseWidth, 7, stride: 2, padding: beginHeavy ? 0 : 3, bias: false);
         bn1 = nn.BatchNorm2d(baseWidth);
-        relu = nn.ReLU();
+        relu = nn.ReLU(inplace: true); // on the fresh batch-norm output, as torchvision
         maxpool = smallInputStem ? null : nn.MaxPool2d(3, stride: 2, padding: beginHeavy ? 0 : 1);
 
         int expansion = bottleneck ? Bottleneck.Expansion : BasicBlock.Expansion;
