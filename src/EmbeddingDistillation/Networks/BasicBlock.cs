@@ -51,8 +51,9 @@ internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
         var y = relu.call(bn1.call(SafeConvolution.Call(conv1, beginHeavy ? nn.functional.pad(x, new long[] { 1, 0, 1, 0 }) : x)));
         y = bn2.call(SafeConvolution.Call(conv2, y));
         // In place, as torchvision: the batch-norm output is fresh and its backward does not need it, so the block allocates
-        // one tensor less per activation and per sum (bit-identical values). Out of place only where the sum broadcasts
-        // (the CNTK layout's shortcut on inputs so small that its paths disagree, as the original network computes it).
-        return y.shape.SequenceEqual(identity.shape) ? y.add_(identity).relu_() : relu.call(y + identity);
+        // one tensor less per activation and per sum (bit-identical values). Out of place only where the sum can
+        // broadcast: the CNTK layout's stride-2 blocks on odd-sized inputs, whose two paths disagree by one pixel and
+        // whose sum the original network broadcasts (the standard layout's paths always agree).
+        return beginHeavy && !y.shape.SequenceEqual(identity.shape) ? relu.call(y + identity) : y.add_(identity).relu_();
     }
 }

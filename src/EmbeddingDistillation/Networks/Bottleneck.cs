@@ -50,8 +50,7 @@ internal sealed class Bottleneck : nn.Module<Tensor, Tensor>
         y = relu.call(bn2.call(SafeConvolution.Call(conv2, y)));
         y = bn3.call(conv3.call(y));
         // In place, as torchvision: the batch-norm output is fresh and its backward does not need it, so the block allocates
-        // one tensor less per activation and per sum (bit-identical values). Out of place only where the sum broadcasts
-        // (the CNTK layout's shortcut on inputs so small that its paths disagree, as the original network computes it).
-        return y.shape.SequenceEqual(identity.shape) ? y.add_(identity).relu_() : relu.call(y + identity);
+        // one tensor less per activation and per sum (bit-identical values).
+        return y.add_(identity).relu_();
     }
 }
