@@ -59,6 +59,16 @@ public sealed class QuickstartCalibrationTests : IDisposable
                 Assert.Equal(cell.Name == best.Name, markdown.Contains($"| **{cell.Name}** |"));
         }
 
+        // Each distilled stage's choice is set against the chosen baseline, in points of validation R@1 (one seed here).
+        var baseline = rows.Where(r => r.Stage == CalibrationGrid.BudgetStage).OrderByDescending(r => r.RecallAtOne).ThenByDescending(r => r.MapAtR).First();
+        foreach (var stage in stages.SkipWhile(s => s != CalibrationGrid.AbsoluteStage))
+        {
+            var best = rows.Where(r => r.Stage == stage).OrderByDescending(r => r.RecallAtOne).ThenByDescending(r => r.MapAtR).First();
+            double delta = best.RecallAtOne - baseline.RecallAtOne;
+            string points = (100 * delta).ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture);
+            Assert.Contains($"| {best.Name} | {points} | {points} | {(delta > 0 ? 1 : 0)} of 1 seeds |", markdown);
+        }
+
         // The distilled stages trained with the chosen budget, and chosen.json says so.
         string budget = rows.Where(r => r.Stage == CalibrationGrid.BudgetStage).OrderByDescending(r => r.RecallAtOne).ThenByDescending(r => r.MapAtR).First().Name["baseline-e".Length..];
         var methodRuns = Directory.GetDirectories(Path.Combine(_root, "runs", "seed-3")).Select(Path.GetFileName)
