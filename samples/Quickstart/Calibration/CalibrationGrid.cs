@@ -51,18 +51,22 @@ internal static class CalibrationGrid
         from epochs in studentEpochs
         select new CalibrationCell(BudgetStage, $"baseline-e{epochs}", CellKind.Baseline, null, o => o with { StudentEpochs = epochs });
 
-    /// <summary>lambda 5 and 20 without the student's own metric loss, lambda 5 with it.</summary>
+    /// <summary>
+    /// lambda 5 and 20 with the student's own metric loss (the paper's sum), and without it. Without the metric loss
+    /// lambda only rescales the one loss, so lambda 5 and 20 there are the same training up to rounding.
+    /// </summary>
     public static IEnumerable<CalibrationCell> Absolute() =>
-        from cell in new[] { (5.0, 1.0), (5.0, 0.0), (20.0, 0.0) }
+        from cell in new[] { (5.0, 1.0), (20.0, 1.0), (5.0, 0.0), (20.0, 0.0) }
         select Method(AbsoluteStage, "absolute", $"lambda{F(cell.Item1)}-metric{F(cell.Item2)}", cell.Item2, o => o with { LambdaAbsolute = cell.Item1 });
 
     /// <summary>
-    /// The per-pair relative term without the metric loss (lambda 300), and with it (lambda 300 and 1000). Without the
+    /// The per-pair relative term without the metric loss (lambda 300), and with it (lambda 300, 1000 and 3000: with 20
+    /// validation classes the best was at 1000, then the grid's edge, so the grid goes one step further). Without the
     /// metric loss lambda only rescales the one loss, which Adam's update does not see (up to its epsilon), so a second
     /// lambda there would only measure run-to-run noise.
     /// </summary>
     public static IEnumerable<CalibrationCell> Relative() =>
-        from cell in new[] { (300.0, 0.0), (300.0, 1.0), (1000.0, 1.0) }
+        from cell in new[] { (300.0, 0.0), (300.0, 1.0), (1000.0, 1.0), (3000.0, 1.0) }
         select Method(RelativeStage, "relative", $"lambda{F(cell.Item1)}-metric{F(cell.Item2)}", cell.Item2, o => o with { LambdaRelative = cell.Item1 });
 
     /// <summary>
