@@ -73,7 +73,7 @@ public sealed class QuickstartCalibrationTests : IDisposable
         string budget = rows.Where(r => r.Stage == CalibrationGrid.BudgetStage).OrderByDescending(r => r.RecallAtOne).ThenByDescending(r => r.MapAtR).First().Name["baseline-e".Length..];
         var methodRuns = Directory.GetDirectories(Path.Combine(_root, "runs", "seed-3")).Select(Path.GetFileName)
             .Where(n => !n!.StartsWith("student-", StringComparison.Ordinal) && !n.StartsWith("teacher-", StringComparison.Ordinal)).ToList();
-        Assert.True(methodRuns.Count >= 11, string.Join(", ", methodRuns));
+        Assert.True(methodRuns.Count >= 15, string.Join(", ", methodRuns));
         Assert.All(methodRuns, n => Assert.Contains($"-e{budget}-teacher-", n));
         var chosen = JsonDocument.Parse(File.ReadAllText(Path.Combine(_root, "chosen.json"))).RootElement.GetProperty("commandLine").GetString()!;
         Assert.Contains($"--student-epochs {budget} ", chosen);
