@@ -145,12 +145,12 @@ internal sealed class QuickstartSettings : CommandSettings
     public bool NoBaseline { get; init; }
 
     [CommandOption("--lambda-absolute <X>")]
-    [DefaultValue(20.0)]
-    public double LambdaAbsolute { get; init; } = 20.0;
+    [DefaultValue(5.0)]
+    public double LambdaAbsolute { get; init; } = 5.0;
 
     [CommandOption("--lambda-relative <X>")]
-    [DefaultValue(300.0)]
-    public double LambdaRelative { get; init; } = 300.0;
+    [DefaultValue(100.0)]
+    public double LambdaRelative { get; init; } = 100.0;
 
     [CommandOption("--lambda-rkd-distance <X>")]
     [DefaultValue(100.0)]
@@ -161,7 +161,7 @@ internal sealed class QuickstartSettings : CommandSettings
     public double LambdaRkdAngle { get; init; } = 200.0;
 
     [CommandOption("--distilled-metric-weights <LIST>")]
-    [Description("Weight of the students' own metric loss per distilled method, e.g. absolute=1,relative=1 for the paper's sum (unlisted: 1; the baseline always 1). Default: 1 for rkd, 0 for the others, as calibrated")]
+    [Description("Weight of the students' own metric loss per distilled method, e.g. absolute=0,relative=0 for the teacher terms alone (unlisted: 1; the baseline always 1). Default: 1 for every method (the paper's sum), as calibrated")]
     [DefaultValue(QuickstartOptions.CalibratedMetricWeights)]
     public string DistilledMetricWeights { get; init; } = QuickstartOptions.CalibratedMetricWeights;
 
