@@ -75,7 +75,7 @@ internal sealed class QuickstartSettings : CommandSettings
     public int ImageSize { get; init; } = 32;
 
     [CommandOption("--validation-classes <N>")]
-    [Description("Training classes held out for model selection (default 20; --fast 6): enough that classes share colour pairs as the test classes do (docs/quickstart.md)")]
+    [Description("Training classes held out for model selection (default 10; --calibrate 20, so that validation classes share colour pairs as the test classes do; --fast 6)")]
     public int? ValidationClasses { get; init; }
 
     [CommandOption("--teacher <NAME>")]
@@ -201,7 +201,7 @@ internal sealed class QuickstartSettings : CommandSettings
         Classes = Classes ?? (Fast ? 60 : 100),
         ImagesPerClass = ImagesPerClass ?? (Fast ? 30 : 50),
         ImageSize = ImageSize,
-        ValidationClasses = ValidationClasses ?? (Fast ? 6 : QuickstartOptions.DefaultValidationClasses),
+        ValidationClasses = ValidationClasses ?? (Fast ? 6 : Calibrate ? QuickstartOptions.DefaultCalibrationValidationClasses : QuickstartOptions.DefaultValidationClasses),
         Teacher = Teacher, TeacherWeights = TeacherWeights, ImageNetModel = ImageNetModel, FreezeTeacher = FreezeTeacher,
         TeacherImageSize = TeacherImageSize ?? QuickstartOptions.DefaultImageNetTeacherImageSize, TeacherCache = !NoTeacherCache,
         TeacherBaseWidth = TeacherBaseWidth ?? (Fast ? 32 : 64),
