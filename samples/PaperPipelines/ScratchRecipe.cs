@@ -7,7 +7,7 @@ namespace EmbeddingDistillation.Samples.PaperPipelines;
 /// The recipe for training without pretrained weights (<c>--recipe scratch</c>). Batch-hard triplet with margin 0
 /// and Adam at 1e-5 — the paper's recipe, meant for fine-tuning ImageNet-initialised backbones — collapses from
 /// scratch: every embedding ends near one point and Recall@1 at chance. This recipe carries over the quickstart's
-/// calibrated choices (docs/quickstart.md: chosen on validation classes of the synthetic dataset at 32 px). On a
+/// first calibrated choices (docs/quickstart.md: chosen on validation classes of the synthetic dataset at 32 px). On a
 /// generated CUB-layout set it is checked at CI size by <c>PaperRecipeTests</c> (48 px, standard stems: the teacher
 /// at least 3x chance Recall@1, the distilled student above the baseline); full-size numbers are in docs/paper.md.
 /// </summary>
