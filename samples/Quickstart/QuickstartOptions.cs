@@ -89,6 +89,15 @@ internal sealed record QuickstartOptions
     public int StudentEpochs { get; init; } = 45;
     public double TeacherLearningRate { get; init; } = 1e-3;
     public double StudentLearningRate { get; init; } = 3e-2;
+
+    /// <summary>
+    /// The students' linear warm-up, in epochs, before the cosine decay (the teacher always warms up for one). Chosen on the
+    /// baseline by the calibration's warm-up stage, like the budget, and the same for every student.
+    /// </summary>
+    public int StudentWarmupEpochs { get; init; } = DefaultStudentWarmupEpochs;
+
+    /// <summary>The calibrated warm-up of <see cref="StudentWarmupEpochs"/> (<c>--fast</c>: 1).</summary>
+    public const int DefaultStudentWarmupEpochs = 1;
     public int ClassesPerBatch { get; init; } = 8;
     public int ImagesPerClassInBatch { get; init; } = 8;
 
@@ -111,6 +120,7 @@ internal sealed record QuickstartOptions
         .With("--distill", Distill.Count == 0 ? "none" : string.Join(",", Distill)).With("--no-baseline", !Baseline)
         .With("--teacher-epochs", TeacherEpochs).With("--student-epochs", StudentEpochs)
         .With("--teacher-lr", TeacherLearningRate).With("--student-lr", StudentLearningRate)
+        .With("--student-warmup-epochs", StudentWarmupEpochs)
         .With("--batch-classes", ClassesPerBatch).With("--batch-images-per-class", ImagesPerClassInBatch)
         .WithEnvironment("--threads", Threads).WithEnvironment("--device", Device)
         .WithEnvironment("--imagenet-model", ImageNetModel).WithEnvironment("--no-teacher-cache", !TeacherCache);

@@ -101,7 +101,7 @@ internal sealed class QuickstartRun
             student.Module.to(device);
             var objective = setup.StudentObjective(variant, teacher);
             string name = variant == "baseline" ? "student-baseline" : $"student-{variant}";
-            var result = Train(setup, name, student, objective, setup.TrainingOptions, o.StudentEpochs, o.StudentLearningRate, loggerFactory, cancellationToken);
+            var result = Train(setup, name, student, objective, setup.StudentTrainingOptions, o.StudentEpochs, o.StudentLearningRate, loggerFactory, cancellationToken);
             students.Add(new TrainedStudent(name, variant == "baseline" ? ModelRole.Baseline : ModelRole.Distilled, student, result.BestMetric));
         }
 

@@ -181,6 +181,10 @@ internal sealed class QuickstartSettings : CommandSettings
     [DefaultValue(3e-2)]
     public double StudentLr { get; init; } = 3e-2;
 
+    [CommandOption("--student-warmup-epochs <N>")]
+    [Description("Epochs of linear learning-rate warm-up of every student before the cosine decay, 0 to one less than --student-epochs (default 1, as calibrated; --fast 1)")]
+    public int? StudentWarmupEpochs { get; init; }
+
     [CommandOption("--batch-classes <P>")]
     [Description("Classes per batch (P), at least 2")]
     [DefaultValue(8)]
@@ -212,6 +216,7 @@ internal sealed class QuickstartSettings : CommandSettings
         TeacherEpochs = TeacherEpochs ?? (Fast ? 4 : 20),
         StudentEpochs = StudentEpochs ?? (Fast ? 4 : 45),
         TeacherLearningRate = TeacherLr, StudentLearningRate = StudentLr,
+        StudentWarmupEpochs = StudentWarmupEpochs ?? (Fast ? 1 : QuickstartOptions.DefaultStudentWarmupEpochs),
         ClassesPerBatch = BatchClasses, ImagesPerClassInBatch = BatchImagesPerClass,
     };
 
@@ -242,6 +247,7 @@ internal sealed class QuickstartSettings : CommandSettings
             .AtLeast("--student-epochs", o.StudentEpochs, 1)
             .Positive("--teacher-lr", o.TeacherLearningRate)
             .Positive("--student-lr", o.StudentLearningRate)
+            .InRange("--student-warmup-epochs", o.StudentWarmupEpochs, 0, o.StudentEpochs - 1)
             .AtLeast("--batch-classes", o.ClassesPerBatch, 2)
             .AtLeast("--batch-images-per-class", o.ImagesPerClassInBatch, 2)
             .Device("--device", o.Device);
@@ -292,6 +298,9 @@ internal sealed class QuickstartSettings : CommandSettings
         }
         if (Calibrate && (o.ImageNetTeacher || FreezeTeacher))
             check.Fail($"Option --calibrate trains its own grid of teachers from scratch; it does not take --teacher {ImageNet} or --freeze-teacher.");
+        if (Calibrate && StudentWarmupEpochs is not null)
+            check.Fail($"Option --student-warmup-epochs {StudentWarmupEpochs} does not apply to --calibrate: its warm-up stage chooses the students' warm-up " +
+                $"({string.Join(", ", Calibration.CalibrationGrid.WarmupEpochs)} epochs, compared on the baseline).");
         if (Calibrate && StudentEpochs is not null)
             check.Fail($"Option --student-epochs {StudentEpochs} does not apply to --calibrate: its epochs stage chooses the students' budget " +
                 $"({string.Join(" or ", Calibration.QuickstartCalibration.DefaultBudgets)} epochs, compared on the baseline).");

@@ -150,7 +150,8 @@ internal sealed class QuickstartSetup
     }
 
     /// <summary>
-    /// The options of every quickstart run: AdamW (weight decay 1e-4), cosine schedule after one epoch of warm-up,
+    /// The options of every quickstart run: AdamW (weight decay 1e-4), cosine schedule after one epoch of warm-up (a
+    /// student's: <see cref="StudentTrainingOptions"/>),
     /// the losses' parameters (proxies) at 100x the rate, the teacher on the clean view (so its outputs are cached),
     /// best epoch by validation Recall@1.
     /// </summary>
@@ -161,6 +162,10 @@ internal sealed class QuickstartSetup
         LossParameterLearningRateMultiplier = 100, TeacherView = TeacherView.Clean, CacheTeacherOutputs = Options.TeacherCache,
         CheckpointDirectory = folder, Resume = true, LoggerFactory = loggers,
     };
+
+    /// <summary>A student's options: those of every run, with <see cref="QuickstartOptions.StudentWarmupEpochs"/> of warm-up.</summary>
+    public TrainingOptions StudentTrainingOptions(int epochs, double learningRate, string? folder, ILoggerFactory? loggers) =>
+        TrainingOptions(epochs, learningRate, folder, loggers) with { WarmupSteps = Options.StudentWarmupEpochs * Data.Sampler.BatchesPerEpoch };
 
     /// <summary>
     /// The teacher's options: those of every run, except that a pretrained ImageNet backbone learns at

@@ -22,10 +22,11 @@ internal static class CalibrationGrid
     public const string TeacherStage = "1. teacher: metric loss and learning rate";
     public const string StudentStage = "2. baseline student: metric loss and learning rate";
     public const string BudgetStage = "3. student epochs (the baseline's; every student trains as long)";
-    public const string AbsoluteStage = "4. absolute teacher: lambda and the student's metric-loss weight";
-    public const string RelativeStage = "5. relative teacher: lambda (per pair) and metric-loss weight";
-    public const string RkdStage = "6. RKD: distance and angle weights and metric-loss weight";
-    public const string CombinedStage = "7. absolute + relative together";
+    public const string WarmupStage = "4. student warm-up epochs (the baseline's; every student warms up as long)";
+    public const string AbsoluteStage = "5. absolute teacher: lambda and the student's metric-loss weight";
+    public const string RelativeStage = "6. relative teacher: lambda (per pair) and metric-loss weight";
+    public const string RkdStage = "7. RKD: distance and angle weights and metric-loss weight";
+    public const string CombinedStage = "8. absolute + relative together";
 
     // The grid is sized to run in about an hour per calibration seed on one idle core: each cell is a full
     // training run, a teacher about 4 minutes, a student 1-3. The teacher's 20 epochs are fixed by the default run's
@@ -50,6 +51,20 @@ internal static class CalibrationGrid
     public static IEnumerable<CalibrationCell> Budget(IEnumerable<int> studentEpochs) =>
         from epochs in studentEpochs
         select new CalibrationCell(BudgetStage, $"baseline-e{epochs}", CellKind.Baseline, null, o => o with { StudentEpochs = epochs });
+
+    /// <summary>The students' warm-up epochs the warm-up stage compares (1 is what every run used before the stage existed).</summary>
+    public static readonly IReadOnlyList<int> WarmupEpochs = [1, 3, 5, 10];
+
+    /// <summary>
+    /// The students' linear warm-up before the cosine decay, chosen on the baseline at the chosen budget and rate and given
+    /// to every student, like the budget: a distilled student must beat a baseline trained as well as it can be. Warm-ups
+    /// that leave no epoch of decay in <paramref name="studentEpochs"/> are skipped.
+    /// </summary>
+    /// <param name="studentEpochs">The chosen budget.</param>
+    public static IEnumerable<CalibrationCell> Warmup(int studentEpochs) =>
+        from epochs in WarmupEpochs
+        where epochs < studentEpochs
+        select new CalibrationCell(WarmupStage, $"baseline-w{epochs}", CellKind.Baseline, null, o => o with { StudentWarmupEpochs = epochs });
 
     /// <summary>
     /// lambda 5 and 20 with the student's own metric loss (the paper's sum), and without it. Without the metric loss

@@ -61,10 +61,11 @@ internal sealed class QuickstartCalibration
         foreach (var seed in o.CalibrationSeeds) setups[seed] = QuickstartSetup.Create(o with { Seed = seed });
 
         // The rates are compared at the shortest budget, whatever --student-epochs says: the epochs stage chooses the budget.
-        var chosen = o with { StudentEpochs = budgets[0] };
+        var chosen = o with { StudentEpochs = budgets[0], StudentWarmupEpochs = 1 };
         chosen = Stage(Teachers(), chosen, ct);
         chosen = Stage(Students(), chosen, ct);
         chosen = Stage(Budget(budgets), chosen, ct);
+        chosen = Stage(Warmup(chosen.StudentEpochs), chosen, ct);
         chosen = Stage(Absolute(), chosen, ct);
         chosen = Stage(Relative(), chosen, ct);
         chosen = Stage(Rkd(), chosen, ct);
@@ -100,10 +101,10 @@ internal sealed class QuickstartCalibration
         var s = setup.WithOptions(options);
         string name = RunName(cell, options);
         var result = cell.Kind == CellKind.Teacher
-            ? Train(s, name, s.CreateTeacher(), s.TeacherObjective(), options.TeacherEpochs, options.TeacherLearningRate, ct)
+            ? Train(s, name, s.CreateTeacher(), s.TeacherObjective(), s.TrainingOptions, options.TeacherEpochs, options.TeacherLearningRate, ct)
             : Train(s, name, s.CreateStudent(),
                 cell.Kind == CellKind.Baseline ? s.StudentObjective("baseline", null) : s.StudentObjective(cell.Method!, Teacher(s, options, ct)),
-                options.StudentEpochs, options.StudentLearningRate, ct);
+                s.StudentTrainingOptions, options.StudentEpochs, options.StudentLearningRate, ct);
         var best = result.Validations.Last(v => v.Epoch == result.BestEpoch).Metrics;
         return new SeedScore(options.Seed, best["recall@1"], best["map@r"], result.BestEpoch ?? 0, result.Elapsed.TotalSeconds);
     }
@@ -114,16 +115,17 @@ internal sealed class QuickstartCalibration
         var teacher = s.CreateTeacher();
         var folder = RunFolderOf(TeacherKey(options), options.Seed);
         if (!folder.IsFinished)
-            Train(s, TeacherKey(options), teacher, s.TeacherObjective(), options.TeacherEpochs, options.TeacherLearningRate, ct);
+            Train(s, TeacherKey(options), teacher, s.TeacherObjective(), s.TrainingOptions, options.TeacherEpochs, options.TeacherLearningRate, ct);
         else folder.LoadFinished(teacher);
         return teacher;
     }
 
-    private TrainingResult Train(QuickstartSetup s, string name, IEmbeddingNetwork network, TrainingObjective objective, int epochs, double lr, CancellationToken ct)
+    private TrainingResult Train(QuickstartSetup s, string name, IEmbeddingNetwork network, TrainingObjective objective,
+        Func<int, double, string?, Microsoft.Extensions.Logging.ILoggerFactory?, TrainingOptions> trainingOptions, int epochs, double lr, CancellationToken ct)
     {
         var folder = RunFolderOf(name, s.Options.Seed);
         if (folder.IsFinished) return folder.LoadFinished(network);
-        var options = s.TrainingOptions(epochs, lr, folder.Path, null);
+        var options = trainingOptions(epochs, lr, folder.Path, null);
         var result = runner($"seed {s.Options.Seed} {name}", progress => _trainer.Fit(network, objective, s.Data, options, progress, ct));
         if (result.Cancelled) throw new OperationCanceledException($"{name} stopped after step {result.Steps}; its checkpoint is in {folder.Path}.", ct);
         folder.MarkFinished(network, result, $"calibration run {name} on seed {s.Options.Seed}");
@@ -147,7 +149,9 @@ internal sealed class QuickstartCalibration
 
     private static string TeacherKey(QuickstartOptions x) => $"teacher-{x.TeacherLoss}-lr{F(x.TeacherLearningRate)}-e{x.TeacherEpochs}";
 
-    private static string StudentKey(QuickstartOptions x) => $"student-{x.StudentLoss}-lr{F(x.StudentLearningRate)}-e{x.StudentEpochs}";
+    // The warm-up joins the name only when it is not the one epoch every run had before it was calibrated, so those runs are reloaded.
+    private static string StudentKey(QuickstartOptions x) =>
+        $"student-{x.StudentLoss}-lr{F(x.StudentLearningRate)}-e{x.StudentEpochs}" + (x.StudentWarmupEpochs == 1 ? "" : $"-w{x.StudentWarmupEpochs}");
 
     private void Write(QuickstartOptions chosen)
     {
@@ -206,7 +210,7 @@ internal sealed class QuickstartCalibration
     /// <summary>The chosen values as quickstart options.</summary>
     internal static string CommandLine(QuickstartOptions c) => string.Join(" ",
         $"--teacher-loss {c.TeacherLoss} --teacher-lr {F(c.TeacherLearningRate)} --teacher-epochs {c.TeacherEpochs}",
-        $"--student-loss {c.StudentLoss} --student-lr {F(c.StudentLearningRate)} --student-epochs {c.StudentEpochs}",
+        $"--student-loss {c.StudentLoss} --student-lr {F(c.StudentLearningRate)} --student-epochs {c.StudentEpochs} --student-warmup-epochs {c.StudentWarmupEpochs}",
         $"--lambda-absolute {F(c.LambdaAbsolute)} --lambda-relative {F(c.LambdaRelative)}",
         $"--lambda-rkd-distance {F(c.LambdaRkdDistance)} --lambda-rkd-angle {F(c.LambdaRkdAngle)}",
         $"--distilled-metric-weights {string.Join(",", c.DistilledMetricWeights.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={F(kv.Value)}"))}");

@@ -10,7 +10,7 @@ namespace EmbeddingDistillation.Tests.Samples;
 
 /// <summary>
 /// <c>--calibrate</c> on a tiny dataset: every stage is trained and written, each stage keeps its best cell by
-/// validation Recall@1, the distilled stages train with the budget the epochs stage chose, and a resumed calibration
+/// validation Recall@1, the distilled stages train with the budget and warm-up the baseline stages chose, and a resumed calibration
 /// reloads every run instead of training it again.
 /// </summary>
 [Collection(SerialCollection.Name)]
@@ -18,7 +18,8 @@ public sealed class QuickstartCalibrationTests : IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "ed-calibration-" + Guid.NewGuid().ToString("N"));
 
-    private static readonly IReadOnlyList<int> TinyBudgets = [1, 2];
+    // Budgets above 3 epochs, so that the warm-up stage compares 1 and 3 epochs of warm-up.
+    private static readonly IReadOnlyList<int> TinyBudgets = [4, 5];
 
     private QuickstartOptions Tiny(bool resume = false) => new()
     {
@@ -44,9 +45,10 @@ public sealed class QuickstartCalibrationTests : IDisposable
                           MapAtR: double.Parse(r.Fields[3], CultureInfo.InvariantCulture)))
             .ToList();
         var stages = rows.Select(r => r.Stage).Distinct().ToList();
-        Assert.Equal([CalibrationGrid.TeacherStage, CalibrationGrid.StudentStage, CalibrationGrid.BudgetStage, CalibrationGrid.AbsoluteStage,
+        Assert.Equal([CalibrationGrid.TeacherStage, CalibrationGrid.StudentStage, CalibrationGrid.BudgetStage, CalibrationGrid.WarmupStage, CalibrationGrid.AbsoluteStage,
                       CalibrationGrid.RelativeStage, CalibrationGrid.RkdStage, CalibrationGrid.CombinedStage], stages);
-        Assert.Equal(["baseline-e1", "baseline-e2"], rows.Where(r => r.Stage == CalibrationGrid.BudgetStage).Select(r => r.Name));
+        Assert.Equal(["baseline-e4", "baseline-e5"], rows.Where(r => r.Stage == CalibrationGrid.BudgetStage).Select(r => r.Name));
+        Assert.Equal(["baseline-w1", "baseline-w3"], rows.Where(r => r.Stage == CalibrationGrid.WarmupStage).Select(r => r.Name));
 
         // calibration.md marks in bold exactly the cell with the highest validation Recall@1 (ties: MAP@R) of each stage.
         var markdown = File.ReadAllText(Path.Combine(_root, "calibration.md"));
@@ -61,7 +63,7 @@ public sealed class QuickstartCalibrationTests : IDisposable
         }
 
         // Each distilled stage's choice is set against the chosen baseline, in points of validation R@1 (one seed here).
-        var baseline = Best(CalibrationGrid.BudgetStage);
+        var baseline = Best(CalibrationGrid.WarmupStage);
         foreach (var stage in stages.SkipWhile(s => s != CalibrationGrid.AbsoluteStage))
         {
             var best = Best(stage);
@@ -70,14 +72,15 @@ public sealed class QuickstartCalibrationTests : IDisposable
             Assert.Contains($"| {best.Name} | {points} | {points} | {(delta > 0 ? 1 : 0)} of 1 seeds |", markdown);
         }
 
-        // The distilled stages trained with the chosen budget, and chosen.json says so.
-        string budget = baseline.Name["baseline-e".Length..];
+        // The distilled stages trained with the chosen budget and warm-up, and chosen.json says so.
+        string budget = Best(CalibrationGrid.BudgetStage).Name["baseline-e".Length..];
+        string warmup = baseline.Name["baseline-w".Length..];
         var methodRuns = Directory.GetDirectories(Path.Combine(_root, "runs", "seed-3")).Select(Path.GetFileName)
             .Where(n => !n!.StartsWith("student-", StringComparison.Ordinal) && !n.StartsWith("teacher-", StringComparison.Ordinal)).ToList();
         Assert.True(methodRuns.Count >= 15, string.Join(", ", methodRuns));
-        Assert.All(methodRuns, n => Assert.Contains($"-e{budget}-teacher-", n));
+        Assert.All(methodRuns, n => Assert.Contains($"-e{budget}{(warmup == "1" ? "" : "-w" + warmup)}-teacher-", n));
         var chosen = JsonDocument.Parse(File.ReadAllText(Path.Combine(_root, "chosen.json"))).RootElement.GetProperty("commandLine").GetString()!;
-        Assert.Contains($"--student-epochs {budget} ", chosen);
+        Assert.Contains($"--student-epochs {budget} --student-warmup-epochs {warmup} ", chosen);
 
         // --resume reloads every finished run and writes the same grid.
         trained.Clear();

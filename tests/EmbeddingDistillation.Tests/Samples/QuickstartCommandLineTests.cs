@@ -35,6 +35,9 @@ public class QuickstartCommandLineTests
     [InlineData("--teacher imagenet-resnet18 --teacher-base-width 16", "--teacher-base-width", "imagenet-resnet18")]
     [InlineData("--teacher imagenet-resnet18 --calibrate", "--calibrate", "imagenet-resnet18")]
     [InlineData("--calibrate --student-epochs 60", "--student-epochs 60", "--calibrate")]
+    [InlineData("--calibrate --student-warmup-epochs 5", "--student-warmup-epochs 5", "--calibrate")]
+    [InlineData("--student-epochs 5 --student-warmup-epochs 5", "--student-warmup-epochs", "5")]
+    [InlineData("--student-warmup-epochs -1", "--student-warmup-epochs", "-1")]
     [InlineData("--teacher imagenet-resnet18 --freeze-teacher --embedding-dim 512 --teacher-weights /no/such/teacher.weights", "--freeze-teacher", "--teacher-weights")]
     public void BadValuesAreRefusedWithTheUsageExitCodeBeforeAnyWork(string args, string option, string value)
     {
