@@ -149,19 +149,19 @@ internal sealed class QuickstartSettings : CommandSettings
     public double LambdaAbsolute { get; init; } = 5.0;
 
     [CommandOption("--lambda-relative <X>")]
-    [DefaultValue(100.0)]
-    public double LambdaRelative { get; init; } = 100.0;
+    [DefaultValue(10.0)]
+    public double LambdaRelative { get; init; } = 10.0;
 
     [CommandOption("--lambda-rkd-distance <X>")]
-    [DefaultValue(100.0)]
-    public double LambdaRkdDistance { get; init; } = 100.0;
+    [DefaultValue(1.0)]
+    public double LambdaRkdDistance { get; init; } = 1.0;
 
     [CommandOption("--lambda-rkd-angle <X>")]
-    [DefaultValue(200.0)]
-    public double LambdaRkdAngle { get; init; } = 200.0;
+    [DefaultValue(2.0)]
+    public double LambdaRkdAngle { get; init; } = 2.0;
 
     [CommandOption("--distilled-metric-weights <LIST>")]
-    [Description("Weight of the students' own metric loss per distilled method, e.g. absolute=0,relative=0 for the teacher terms alone (unlisted: 1; the baseline always 1). Default: 1 for every method (the paper's sum), as calibrated")]
+    [Description("Weight of the students' own metric loss per distilled method, e.g. absolute=0,relative=0 for the teacher terms alone (unlisted: 1; the baseline always 1). Default: absolute=0 (the absolute term alone), 1 for the others (the paper's sum), as calibrated")]
     [DefaultValue(QuickstartOptions.CalibratedMetricWeights)]
     public string DistilledMetricWeights { get; init; } = QuickstartOptions.CalibratedMetricWeights;
 
@@ -182,7 +182,7 @@ internal sealed class QuickstartSettings : CommandSettings
     public double StudentLr { get; init; } = 3e-2;
 
     [CommandOption("--student-warmup-epochs <N>")]
-    [Description("Epochs of linear learning-rate warm-up of every student before the cosine decay, 0 to one less than --student-epochs (default 1, as calibrated; --fast 1)")]
+    [Description("Epochs of linear learning-rate warm-up of every student before the cosine decay, 0 to one less than --student-epochs (default 5, as calibrated, or one less than a shorter --student-epochs; --fast 1)")]
     public int? StudentWarmupEpochs { get; init; }
 
     [CommandOption("--batch-classes <P>")]
@@ -216,7 +216,8 @@ internal sealed class QuickstartSettings : CommandSettings
         TeacherEpochs = TeacherEpochs ?? (Fast ? 4 : 20),
         StudentEpochs = StudentEpochs ?? (Fast ? 4 : 45),
         TeacherLearningRate = TeacherLr, StudentLearningRate = StudentLr,
-        StudentWarmupEpochs = StudentWarmupEpochs ?? (Fast ? 1 : QuickstartOptions.DefaultStudentWarmupEpochs),
+        // The calibrated warm-up, shortened for a budget too short to hold it and a decay after it.
+        StudentWarmupEpochs = StudentWarmupEpochs ?? (Fast ? 1 : Math.Clamp((StudentEpochs ?? 45) - 1, 0, QuickstartOptions.DefaultStudentWarmupEpochs)),
         ClassesPerBatch = BatchClasses, ImagesPerClassInBatch = BatchImagesPerClass,
     };
 

@@ -24,7 +24,7 @@ public sealed class QuickstartResumeTests(ITestOutputHelper output) : IDisposabl
         Report = Path.Combine(_root, report), Resume = resume, Seed = 3, Device = "cpu", Threads = torch.get_num_threads(),
         Classes = 16, ImagesPerClass = 8, ImageSize = 32, ValidationClasses = 2,
         Teacher = "resnet18", TeacherBaseWidth = 16, Student = "mobilenetv1-0.25", EmbeddingDim = 16,
-        Distill = ["absolute", "relative"], TeacherEpochs = 2, StudentEpochs = 3, ClassesPerBatch = 3, ImagesPerClassInBatch = 4,
+        Distill = ["absolute", "relative"], TeacherEpochs = 2, StudentEpochs = 3, StudentWarmupEpochs = 1, ClassesPerBatch = 3, ImagesPerClassInBatch = 4,
         Fast = true, // fewer latency iterations
     };
 

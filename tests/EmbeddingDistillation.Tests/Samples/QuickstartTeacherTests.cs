@@ -34,7 +34,7 @@ public sealed class QuickstartTeacherTests : IDisposable
         Report = Path.Combine(_root, report), Seed = 3, Device = "cpu", Threads = torch.get_num_threads(),
         Classes = 16, ImagesPerClass = 6, ImageSize = 16, ValidationClasses = 2,
         Teacher = "resnet18", TeacherBaseWidth = 4, TeacherSmallStem = true, Student = "mobilenetv1-0.25", EmbeddingDim = 8,
-        Distill = ["relative"], TeacherEpochs = 1, StudentEpochs = 1, ClassesPerBatch = 3, ImagesPerClassInBatch = 2,
+        Distill = ["relative"], TeacherEpochs = 1, StudentEpochs = 1, StudentWarmupEpochs = 1, ClassesPerBatch = 3, ImagesPerClassInBatch = 2,
         Fast = true,
     };
 
