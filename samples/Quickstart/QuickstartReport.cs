@@ -35,6 +35,21 @@ internal static class QuickstartReport
     }
 
     /// <summary>
+    /// One warning per distilled student whose best validation Recall@1 is below the baseline's: on the run's own
+    /// validation classes the method did not help, so its test gain (if any) is not to be relied on. Nothing when the
+    /// baseline did not run or a score is missing.
+    /// </summary>
+    public static IEnumerable<string> BelowBaselineOnValidation(IReadOnlyList<TrainedStudent> students)
+    {
+        var baseline = students.FirstOrDefault(s => s.Role == ModelRole.Baseline)?.Validation;
+        if (baseline is null) yield break;
+        foreach (var s in students.Where(s => s.Role == ModelRole.Distilled && s.Validation is not null && s.Validation < baseline))
+            yield return $"{s.Name} scored below the baseline on the validation classes (best validation R@1 " +
+                $"{F(s.Validation!.Value)} against {F(baseline.Value)}): on this data the method does not help; prefer the baseline or another method.";
+        static string F(double v) => (100 * v).ToString("F1", CultureInfo.InvariantCulture) + "%";
+    }
+
+    /// <summary>
     /// Exports the best distilled student (by validation) to ONNX, indexes the test images and draws a grid of a few
     /// queries with their top results.
     /// </summary>

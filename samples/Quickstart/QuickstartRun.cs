@@ -109,7 +109,13 @@ internal sealed class QuickstartRun
         var results = new List<ModelResult> { Evaluate("teacher", ModelRole.Teacher, teacher, test, cancellationToken) };
         results.AddRange(students.Select(s => Evaluate(s.Name, s.Role, s.Network, test, cancellationToken)));
 
-        // 6. Report.
+        // 6. Report. A distilled student that its own run's validation classes rank below the baseline gets a warning:
+        // the user's data, not the test table, says whether distillation helps them.
+        foreach (var warning in QuickstartReport.BelowBaselineOnValidation(students))
+        {
+            warnings.Add(warning);
+            console.MarkupLine($"[bold yellow]{Markup.Escape(warning)}[/]");
+        }
         ResultsTable.Write(o.Report, results);
         if (warnings.Count > 0)
             File.AppendAllText(Path.Combine(o.Report, "results.md"), Environment.NewLine + string.Join(Environment.NewLine, warnings.Select(w => "> " + w)) + Environment.NewLine);
