@@ -196,30 +196,34 @@ internal sealed class QuickstartSettings : CommandSettings
     public int BatchImagesPerClass { get; init; } = 8;
 
     /// <summary>The options of the run: explicit values, else the <c>--fast</c> or the full-run defaults.</summary>
-    public QuickstartOptions Resolve() => new()
+    public QuickstartOptions Resolve()
     {
-        Fast = Fast, Calibrate = Calibrate, CalibrationSeeds = SeedList(CalibrationSeeds) ?? [], Seeds = Seeds is null ? [] : SeedList(Seeds) ?? [],
-        Report = Calibrate && Report == "quickstart-report" ? "quickstart-calibration" : Report,
-        Resume = Resume, Overwrite = Overwrite, Seed = Seed, Device = Device,
-        Threads = Threads ?? Environment.ProcessorCount,
-        Classes = Classes ?? (Fast ? 60 : 100),
-        ImagesPerClass = ImagesPerClass ?? (Fast ? 30 : 50),
-        ImageSize = ImageSize,
-        ValidationClasses = ValidationClasses ?? (Fast ? 6 : Calibrate ? QuickstartOptions.DefaultCalibrationValidationClasses : QuickstartOptions.DefaultValidationClasses),
-        Teacher = Teacher, TeacherWeights = TeacherWeights, ImageNetModel = ImageNetModel, FreezeTeacher = FreezeTeacher,
-        TeacherImageSize = TeacherImageSize ?? QuickstartOptions.DefaultImageNetTeacherImageSize, TeacherCache = !NoTeacherCache,
-        TeacherBaseWidth = TeacherBaseWidth ?? (Fast ? 32 : 64),
-        TeacherSmallStem = TeacherSmallStem, Student = Student, StudentSmallStem = !StudentStandardStem,
-        EmbeddingDim = EmbeddingDim, TeacherLoss = TeacherLoss, StudentLoss = StudentLoss,
-        LambdaAbsolute = LambdaAbsolute, LambdaRelative = LambdaRelative, LambdaRkdDistance = LambdaRkdDistance, LambdaRkdAngle = LambdaRkdAngle,
-        DistilledMetricWeights = MetricWeights(DistilledMetricWeights) ?? new Dictionary<string, double>(), Distill = DistillList(), Baseline = !NoBaseline,
-        TeacherEpochs = TeacherEpochs ?? (Fast ? 4 : 20),
-        StudentEpochs = StudentEpochs ?? (Fast ? 4 : 45),
-        TeacherLearningRate = TeacherLr, StudentLearningRate = StudentLr,
-        // The calibrated warm-up, shortened for a budget too short to hold it and a decay after it.
-        StudentWarmupEpochs = StudentWarmupEpochs ?? (Fast ? 1 : Math.Clamp((StudentEpochs ?? 45) - 1, 0, QuickstartOptions.DefaultStudentWarmupEpochs)),
-        ClassesPerBatch = BatchClasses, ImagesPerClassInBatch = BatchImagesPerClass,
-    };
+        int studentEpochs = StudentEpochs ?? (Fast ? 4 : 45);
+        return new()
+        {
+            Fast = Fast, Calibrate = Calibrate, CalibrationSeeds = SeedList(CalibrationSeeds) ?? [], Seeds = Seeds is null ? [] : SeedList(Seeds) ?? [],
+            Report = Calibrate && Report == "quickstart-report" ? "quickstart-calibration" : Report,
+            Resume = Resume, Overwrite = Overwrite, Seed = Seed, Device = Device,
+            Threads = Threads ?? Environment.ProcessorCount,
+            Classes = Classes ?? (Fast ? 60 : 100),
+            ImagesPerClass = ImagesPerClass ?? (Fast ? 30 : 50),
+            ImageSize = ImageSize,
+            ValidationClasses = ValidationClasses ?? (Fast ? 6 : Calibrate ? QuickstartOptions.DefaultCalibrationValidationClasses : QuickstartOptions.DefaultValidationClasses),
+            Teacher = Teacher, TeacherWeights = TeacherWeights, ImageNetModel = ImageNetModel, FreezeTeacher = FreezeTeacher,
+            TeacherImageSize = TeacherImageSize ?? QuickstartOptions.DefaultImageNetTeacherImageSize, TeacherCache = !NoTeacherCache,
+            TeacherBaseWidth = TeacherBaseWidth ?? (Fast ? 32 : 64),
+            TeacherSmallStem = TeacherSmallStem, Student = Student, StudentSmallStem = !StudentStandardStem,
+            EmbeddingDim = EmbeddingDim, TeacherLoss = TeacherLoss, StudentLoss = StudentLoss,
+            LambdaAbsolute = LambdaAbsolute, LambdaRelative = LambdaRelative, LambdaRkdDistance = LambdaRkdDistance, LambdaRkdAngle = LambdaRkdAngle,
+            DistilledMetricWeights = MetricWeights(DistilledMetricWeights) ?? new Dictionary<string, double>(), Distill = DistillList(), Baseline = !NoBaseline,
+            TeacherEpochs = TeacherEpochs ?? (Fast ? 4 : 20),
+            StudentEpochs = studentEpochs,
+            TeacherLearningRate = TeacherLr, StudentLearningRate = StudentLr,
+            // The calibrated warm-up, shortened for a budget too short to hold it and a decay after it.
+            StudentWarmupEpochs = StudentWarmupEpochs ?? (Fast ? 1 : Math.Clamp(studentEpochs - 1, 0, QuickstartOptions.DefaultStudentWarmupEpochs)),
+            ClassesPerBatch = BatchClasses, ImagesPerClassInBatch = BatchImagesPerClass,
+        };
+    }
 
     public override ValidationResult Validate()
     {

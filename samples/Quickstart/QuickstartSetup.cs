@@ -150,8 +150,8 @@ internal sealed class QuickstartSetup
     }
 
     /// <summary>
-    /// The options of every quickstart run: AdamW (weight decay 1e-4), cosine schedule after one epoch of warm-up (a
-    /// student's: <see cref="StudentTrainingOptions"/>),
+    /// The options of every quickstart run: AdamW (weight decay 1e-4), cosine schedule after one epoch of warm-up
+    /// (students: <see cref="StudentTrainingOptions"/>),
     /// the losses' parameters (proxies) at 100x the rate, the teacher on the clean view (so its outputs are cached),
     /// best epoch by validation Recall@1.
     /// </summary>

@@ -52,8 +52,11 @@ internal static class CalibrationGrid
         from epochs in studentEpochs
         select new CalibrationCell(BudgetStage, $"baseline-e{epochs}", CellKind.Baseline, null, o => o with { StudentEpochs = epochs });
 
-    /// <summary>The students' warm-up epochs the warm-up stage compares (1 is what every run used before the stage existed).</summary>
-    public static readonly IReadOnlyList<int> WarmupEpochs = [1, 3, 5, 10];
+    /// <summary>The students' warm-up before the warm-up stage chooses one: what every run used before the stage existed.</summary>
+    public const int UncalibratedWarmupEpochs = 1;
+
+    /// <summary>The students' warm-up epochs the warm-up stage compares.</summary>
+    public static readonly IReadOnlyList<int> WarmupEpochs = [UncalibratedWarmupEpochs, 3, 5, 10];
 
     /// <summary>
     /// The students' linear warm-up before the cosine decay, chosen on the baseline at the chosen budget and rate and given

@@ -4,6 +4,7 @@ using System.Text.Json;
 using EmbeddingDistillation.Networks;
 using EmbeddingDistillation.Samples.Runs;
 using EmbeddingDistillation.Training;
+using Microsoft.Extensions.Logging;
 using Spectre.Console;
 using TorchSharp;
 using static EmbeddingDistillation.Samples.Quickstart.Calibration.CalibrationGrid;
@@ -60,8 +61,8 @@ internal sealed class QuickstartCalibration
         console.MarkupLine($"[bold]Quickstart calibration[/] on seeds {string.Join(", ", o.CalibrationSeeds)}: validation classes only, the test classes are never embedded.");
         foreach (var seed in o.CalibrationSeeds) setups[seed] = QuickstartSetup.Create(o with { Seed = seed });
 
-        // The rates are compared at the shortest budget, whatever --student-epochs says: the epochs stage chooses the budget.
-        var chosen = o with { StudentEpochs = budgets[0], StudentWarmupEpochs = 1 };
+        // The rates are compared at the shortest budget and the first warm-up: the later stages choose both.
+        var chosen = o with { StudentEpochs = budgets[0], StudentWarmupEpochs = UncalibratedWarmupEpochs };
         chosen = Stage(Teachers(), chosen, ct);
         chosen = Stage(Students(), chosen, ct);
         chosen = Stage(Budget(budgets), chosen, ct);
@@ -121,7 +122,7 @@ internal sealed class QuickstartCalibration
     }
 
     private TrainingResult Train(QuickstartSetup s, string name, IEmbeddingNetwork network, TrainingObjective objective,
-        Func<int, double, string?, Microsoft.Extensions.Logging.ILoggerFactory?, TrainingOptions> trainingOptions, int epochs, double lr, CancellationToken ct)
+        Func<int, double, string?, ILoggerFactory?, TrainingOptions> trainingOptions, int epochs, double lr, CancellationToken ct)
     {
         var folder = RunFolderOf(name, s.Options.Seed);
         if (folder.IsFinished) return folder.LoadFinished(network);
@@ -149,9 +150,9 @@ internal sealed class QuickstartCalibration
 
     private static string TeacherKey(QuickstartOptions x) => $"teacher-{x.TeacherLoss}-lr{F(x.TeacherLearningRate)}-e{x.TeacherEpochs}";
 
-    // The warm-up joins the name only when it is not the one epoch every run had before it was calibrated, so those runs are reloaded.
-    private static string StudentKey(QuickstartOptions x) =>
-        $"student-{x.StudentLoss}-lr{F(x.StudentLearningRate)}-e{x.StudentEpochs}" + (x.StudentWarmupEpochs == 1 ? "" : $"-w{x.StudentWarmupEpochs}");
+    // The warm-up joins the name only when it is not the one every run had before it was calibrated, so those runs are reloaded.
+    private static string StudentKey(QuickstartOptions x) => $"student-{x.StudentLoss}-lr{F(x.StudentLearningRate)}-e{x.StudentEpochs}" +
+        (x.StudentWarmupEpochs == UncalibratedWarmupEpochs ? "" : $"-w{x.StudentWarmupEpochs}");
 
     private void Write(QuickstartOptions chosen)
     {
