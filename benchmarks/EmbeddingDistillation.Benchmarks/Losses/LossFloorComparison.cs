@@ -35,7 +35,7 @@ internal static class LossFloorComparison
             }
         }
         torch.set_num_threads(threads);
-        Console.WriteLine($"Losses vs floor, forward + backward, float32 CPU, {threads} thread(s), minimum of {rounds} interleaved rounds; times in ms");
+        Console.WriteLine($"Losses vs floor, forward + backward, float32 CPU, {threads} thread(s), minimum of {rounds} interleaved rounds after a warm-up of at least 100 rounds and 1 s; times in ms");
         Console.WriteLine("| Loss | N | D | Floor | Torch form (before) | Fused (after) | Before / floor | After / floor |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var loss in losses)
@@ -45,11 +45,19 @@ internal static class LossFloorComparison
                     var fused = Case(loss, n, d);
                     var torchForm = Case(loss, n, d);
                     if (!torchForm.UseTorchForm()) throw new ArgumentException($"'{loss}' has no fused path to compare (fused: {string.Join(", ", Fused)}).");
+                    // Warm up until the JIT has replaced the first, unoptimised code of the C# passes (tiered
+                    // compilation: about 30 calls, then a background compile): at least 100 rounds and 1 s.
+                    var warmUp = Stopwatch.StartNew();
+                    for (int r = 0; r < 100 || warmUp.Elapsed.TotalSeconds < 1; r++)
+                    {
+                        fused.Floor();
+                        torchForm.Library();
+                        fused.Library();
+                    }
                     double floor = double.MaxValue, before = double.MaxValue, after = double.MaxValue;
-                    for (int r = 0; r < rounds + 3; r++) // the first 3 rounds warm up
+                    for (int r = 0; r < rounds; r++)
                     {
                         double f = Time(() => fused.Floor()), b = Time(() => torchForm.Library()), a = Time(() => fused.Library());
-                        if (r < 3) continue;
                         floor = Math.Min(floor, f);
                         before = Math.Min(before, b);
                         after = Math.Min(after, a);

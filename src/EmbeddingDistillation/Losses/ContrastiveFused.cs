@@ -18,6 +18,7 @@ internal static class ContrastiveFused
         var d2 = FusedPairwise.SquaredDistances(embeddings);
         var y = FusedPairwise.Labels(labels);
         var weights = FusedPairwise.NeedsGradient(embeddings) ? FusedPairwise.NewWeights(embeddings) : null;
+        if (!FusedPairwise.FiniteDiagonal(d2, n)) return FusedPairwise.NonFiniteLoss(embeddings, weights);
         var pairs = Math.Max(1.0, (double)n * (n - 1));
         var sum = embeddings.dtype == ScalarType.Float32
             ? Run<float>(d2, y, weights, n, positiveMargin, negativeMargin)

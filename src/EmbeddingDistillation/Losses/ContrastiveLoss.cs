@@ -61,7 +61,7 @@ public sealed class ContrastiveLoss : MetricLossModule
         using var scope = NewDisposeScope();
         var y = LossInputs.Labelled(embeddings, labels, nameof(ContrastiveLoss));
         if (Options.Squared && FusedPairwise.Supports(embeddings) && !TorchPath)
-            return LossInputs.PropagateNonFinite(ContrastiveFused.Forward(embeddings, y, PositiveMargin, NegativeMargin), embeddings).MoveToOuterDisposeScope();
+            return ContrastiveFused.Forward(embeddings, y, PositiveMargin, NegativeMargin).MoveToOuterDisposeScope();
         var n = y.shape[0];
         var d = PairwiseDistances.Euclidean(embeddings);
         var same = y.unsqueeze(1).eq(y.unsqueeze(0));

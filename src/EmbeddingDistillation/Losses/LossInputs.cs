@@ -18,20 +18,6 @@ internal static class LossInputs
             throw new ArgumentException($"{loss}: '{name}' must be a floating-point tensor; got {t.dtype} with shape {Shape(t)}.", name);
     }
 
-    /// <summary>
-    /// Returns <paramref name="loss"/>, or NaN when any input holds NaN or an infinity. The fused CPU kernels decide
-    /// with comparisons, which NaN fails silently (batch-hard triplet dropped every anchor and returned 0), so they
-    /// pass their result through here: NaN in, NaN out. No gradient flows through the check.
-    /// </summary>
-    internal static Tensor PropagateNonFinite(Tensor loss, params Tensor[] inputs)
-    {
-        using var scope = NewDisposeScope();
-        var allFinite = inputs.Select(t => t.detach().isfinite().all()).Aggregate((a, b) => a.logical_and(b));
-        using var nan = double.NaN.ToScalar(); // held to the end: TorchSharp's implicit Scalars can be finalised mid-call
-        var guard = torch.where(allFinite, torch.zeros(1, loss.dtype, loss.device), torch.full(new long[] { 1 }, nan, loss.dtype, loss.device));
-        return (loss + guard.squeeze()).MoveToOuterDisposeScope();
-    }
-
     /// <summary>Checks one batch of embeddings [N, D] with N &gt; 0 and D &gt; 0 (NaN passes: a loss propagates it).</summary>
     internal static void Embeddings(Tensor t, string name, string loss) => TensorChecks.Embeddings(t, name, loss);
 

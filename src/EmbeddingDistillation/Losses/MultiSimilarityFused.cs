@@ -18,6 +18,7 @@ internal static class MultiSimilarityFused
         var s = FusedPairwise.Gram(embeddings);
         var y = FusedPairwise.Labels(labels);
         var weights = FusedPairwise.NeedsGradient(embeddings) ? FusedPairwise.NewWeights(embeddings) : null;
+        if (!FusedPairwise.FiniteDiagonal(s, n)) return FusedPairwise.NonFiniteLoss(embeddings, weights);
         var sum = embeddings.dtype == ScalarType.Float32
             ? Run<float>(s, y, weights, n, options)
             : Run<double>(s, y, weights, n, options);

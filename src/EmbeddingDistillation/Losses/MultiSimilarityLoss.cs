@@ -60,7 +60,7 @@ public sealed class MultiSimilarityLoss : MetricLossModule
         using var scope = NewDisposeScope();
         var y = LossInputs.Labelled(embeddings, labels, nameof(MultiSimilarityLoss));
         if (FusedPairwise.Supports(embeddings) && !TorchPath)
-            return LossInputs.PropagateNonFinite(MultiSimilarityFused.Forward(embeddings, y, _options), embeddings).MoveToOuterDisposeScope();
+            return MultiSimilarityFused.Forward(embeddings, y, _options).MoveToOuterDisposeScope();
         var n = y.shape[0];
         var s = embeddings.mm(embeddings.t());
         var same = y.unsqueeze(1).eq(y.unsqueeze(0));

@@ -6,9 +6,10 @@ using static TorchSharp.torch;
 namespace EmbeddingDistillation.Losses;
 
 /// <summary>
-/// Fused CPU path of <see cref="RelativeTeacherLoss"/> for Euclidean distances (every reduction): the two
-/// squared-distance matrices come from torch, one C# pass computes D_S, D_T, the loss and dLoss/d(D_S^2), one more
-/// turns that into W (dLoss/dx = W x). Same values and gradients as the torch form, to float rounding.
+/// Fused CPU path of <see cref="RelativeTeacherLoss"/> for Euclidean distances (every reduction): the two Gram
+/// matrices come from torch (the matmuls no implementation avoids); one C# pass per row computes the squared distances
+/// from them, D_S, D_T, the loss and dLoss/d(D_S^2), and writes that row of W (dLoss/dx = W x) while it is in cache.
+/// Same values and gradients as the torch form, to float rounding; non-finite input gives NaN without the pass.
 /// </summary>
 internal static class RelativeTeacherFused
 {
@@ -18,12 +19,13 @@ internal static class RelativeTeacherFused
     internal static Tensor Forward(Tensor student, Tensor teacher, RelativeReduction reduction)
     {
         var n = (int)student.shape[0];
-        var d2s = FusedPairwise.SquaredDistances(student);
-        var d2t = FusedPairwise.SquaredDistances(teacher);
+        var gs = FusedPairwise.Gram(student);
+        var gt = FusedPairwise.Gram(teacher);
         var weights = FusedPairwise.NeedsGradient(student) ? FusedPairwise.NewWeights(student) : null;
+        if (!FusedPairwise.FiniteDiagonal(gs, n) || !FusedPairwise.FiniteDiagonal(gt, n)) return FusedPairwise.NonFiniteLoss(student, weights);
         var sum = student.dtype == ScalarType.Float32
-            ? Run<float>(d2s, d2t, weights, n, reduction)
-            : Run<double>(d2s, d2t, weights, n, reduction);
+            ? Run<float>(gs, gt, weights, n, reduction)
+            : Run<double>(gs, gt, weights, n, reduction);
         double loss, scale;
         var count = (double)n * n;
         if (reduction == RelativeReduction.Frobenius)
@@ -42,19 +44,23 @@ internal static class RelativeTeacherFused
 
     /// <summary>
     /// Returns sum |diff| (mean-absolute) or sum diff^2 over all N x N entries and, with <paramref name="weights"/>,
-    /// writes W for the unscaled gradient (d sum|diff| or d sum diff^2/2 (Frobenius) or d sum diff^2 per d(D_S^2)).
+    /// writes W for the unscaled gradient (d sum|diff| or d sum diff^2/2 (Frobenius) or d sum diff^2 per d(D_S^2),
+    /// symmetric, turned into W row by row).
     /// </summary>
-    private static double Run<T>(Tensor d2sTensor, Tensor d2tTensor, Tensor? weights, int n, RelativeReduction reduction)
+    private static double Run<T>(Tensor gsTensor, Tensor gtTensor, Tensor? weights, int n, RelativeReduction reduction)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var withGradient = weights is not null;
         var clamp = T.CreateTruncating(PairwiseDistances.DefaultClamp);
         var factor = T.CreateTruncating(reduction == RelativeReduction.MeanSquared ? 2.0 : 1.0);
-        var sum = FusedPairwise.ForRows(n, (start, end) =>
+        var normsS = FusedPairwise.Diagonal<T>(gsTensor, n);
+        var normsT = FusedPairwise.Diagonal<T>(gtTensor, n);
+        return FusedPairwise.ForRows(n, (start, end) =>
         {
-            var d2s = FusedPairwise.Elements<T>(d2sTensor);
-            var d2t = FusedPairwise.Elements<T>(d2tTensor);
+            var gs = FusedPairwise.Elements<T>(gsTensor);
+            var gt = FusedPairwise.Elements<T>(gtTensor);
             var a = withGradient ? FusedPairwise.Elements<T>(weights!) : Span<T>.Empty;
+            var d2 = new T[n];
             var ds = new T[n];
             var dt = new T[n];
             var half = new T[withGradient ? n : 0];
@@ -62,8 +68,10 @@ internal static class RelativeTeacherFused
             for (var i = start; i < end; i++)
             {
                 var row = i * n;
-                FusedPairwise.RowDistances<T>(d2s.Slice(row, n), ds, half, clamp);
-                FusedPairwise.RowDistances<T>(d2t.Slice(row, n), dt, Span<T>.Empty, clamp);
+                FusedPairwise.GramRowSquaredDistances<T>(gs.Slice(row, n), normsS, normsS[i], d2);
+                FusedPairwise.RowDistances<T>(d2, ds, half, clamp);
+                FusedPairwise.GramRowSquaredDistances<T>(gt.Slice(row, n), normsT, normsT[i], d2);
+                FusedPairwise.RowDistances<T>(d2, dt, Span<T>.Empty, clamp);
                 var rowSum = T.Zero;
                 var j = 0;
                 if (Vector.IsHardwareAccelerated && reduction != RelativeReduction.MeanAbsolute)
@@ -94,10 +102,9 @@ internal static class RelativeTeacherFused
                     }
                 }
                 total += double.CreateTruncating(rowSum);
+                if (withGradient) FusedPairwise.SymmetricDistanceWeightsRow(a.Slice(row, n), i);
             }
             return total;
         });
-        if (withGradient) FusedPairwise.DistanceWeights<T>(weights!, n);
-        return sum;
     }
 }

@@ -83,7 +83,7 @@ public sealed class RelativeTeacherLoss : EmbeddingDistillationLoss
     private Tensor Reduce(Tensor student, Tensor teacher, RelativeReduction reduction)
     {
         if (RelativeTeacherFused.Applies(_options, student) && TorchPath is false)
-            return LossInputs.PropagateNonFinite(RelativeTeacherFused.Forward(student, teacher, reduction), student, teacher);
+            return RelativeTeacherFused.Forward(student, teacher, reduction);
         Tensor dt;
         using (no_grad()) dt = Distances(teacher.detach());
         var diff = Distances(student) - dt;

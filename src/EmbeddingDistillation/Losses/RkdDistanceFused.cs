@@ -6,32 +6,36 @@ using static TorchSharp.torch;
 namespace EmbeddingDistillation.Losses;
 
 /// <summary>
-/// Fused CPU path of <see cref="RkdDistanceLoss"/>: the two squared-distance matrices come from torch; C# passes
-/// compute the off-diagonal means, the Huber loss and dLoss/d(D_S^2) (including the gradient through the student's
-/// mean), written as W (dLoss/dx = W x). Same values and gradients as the torch form, to float rounding.
+/// Fused CPU path of <see cref="RkdDistanceLoss"/>: the two Gram matrices come from torch; C# passes compute the
+/// distances from them, the off-diagonal means, the Huber loss and dLoss/d(D_S^2) (including the gradient through the
+/// student's mean), written as W (dLoss/dx = W x) row by row. Same values and gradients as the torch form, to float
+/// rounding; non-finite input gives NaN without the passes.
 /// </summary>
 internal static class RkdDistanceFused
 {
     internal static Tensor Forward(Tensor student, Tensor teacher)
     {
         var n = (int)student.shape[0];
-        var d2s = FusedPairwise.SquaredDistances(student);
-        var d2t = FusedPairwise.SquaredDistances(teacher);
+        var gs = FusedPairwise.Gram(student);
+        var gt = FusedPairwise.Gram(teacher);
         var weights = FusedPairwise.NeedsGradient(student) ? FusedPairwise.NewWeights(student) : null;
+        if (!FusedPairwise.FiniteDiagonal(gs, n) || !FusedPairwise.FiniteDiagonal(gt, n)) return FusedPairwise.NonFiniteLoss(student, weights);
         var loss = student.dtype == ScalarType.Float32
-            ? Run<float>(d2s, d2t, weights, n)
-            : Run<double>(d2s, d2t, weights, n);
+            ? Run<float>(gs, gt, weights, n)
+            : Run<double>(gs, gt, weights, n);
         return FusedPairwise.Finish(student, loss, weights);
     }
 
-    private static double Run<T>(Tensor d2sTensor, Tensor d2tTensor, Tensor? weights, int n)
+    private static double Run<T>(Tensor gsTensor, Tensor gtTensor, Tensor? weights, int n)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var clamp = T.CreateTruncating(PairwiseDistances.DefaultClamp);
         var pairs = (double)n * (n - 1);
+        var normsS = FusedPairwise.Diagonal<T>(gsTensor, n);
+        var normsT = FusedPairwise.Diagonal<T>(gtTensor, n);
         // Pass 1: the off-diagonal means of both distance matrices.
-        var sumS = FusedPairwise.ForRows(n, (start, end) => OffDiagonalSum<T>(d2sTensor, n, start, end, clamp));
-        var sumT = FusedPairwise.ForRows(n, (start, end) => OffDiagonalSum<T>(d2tTensor, n, start, end, clamp));
+        var sumS = FusedPairwise.ForRows(n, (start, end) => OffDiagonalSum<T>(gsTensor, normsS, n, start, end, clamp));
+        var sumT = FusedPairwise.ForRows(n, (start, end) => OffDiagonalSum<T>(gtTensor, normsT, n, start, end, clamp));
         var meanS = T.CreateTruncating(sumS / pairs);
         var meanT = T.CreateTruncating(sumT / pairs);
         var withGradient = weights is not null;
@@ -41,17 +45,20 @@ internal static class RkdDistanceFused
         var lockObj = new object();
         var loss = FusedPairwise.ForRows(n, (start, end) =>
         {
-            var d2s = FusedPairwise.Elements<T>(d2sTensor);
-            var d2t = FusedPairwise.Elements<T>(d2tTensor);
+            var gs = FusedPairwise.Elements<T>(gsTensor);
+            var gt = FusedPairwise.Elements<T>(gtTensor);
             var a = withGradient ? FusedPairwise.Elements<T>(weights!) : Span<T>.Empty;
+            var d2 = new T[n];
             var ds = new T[n];
             var dt = new T[n];
             double total = 0, dot = 0;
             for (var i = start; i < end; i++)
             {
                 var row = i * n;
-                FusedPairwise.RowDistances<T>(d2s.Slice(row, n), ds, Span<T>.Empty, clamp);
-                FusedPairwise.RowDistances<T>(d2t.Slice(row, n), dt, Span<T>.Empty, clamp);
+                FusedPairwise.GramRowSquaredDistances<T>(gs.Slice(row, n), normsS, normsS[i], d2);
+                FusedPairwise.RowDistances<T>(d2, ds, Span<T>.Empty, clamp);
+                FusedPairwise.GramRowSquaredDistances<T>(gt.Slice(row, n), normsT, normsT[i], d2);
+                FusedPairwise.RowDistances<T>(d2, dt, Span<T>.Empty, clamp);
                 ds[i] = T.Zero;
                 dt[i] = T.Zero;
                 var j = 0;
@@ -100,34 +107,43 @@ internal static class RkdDistanceFused
         }) / count;
         if (withGradient)
         {
-            // Pass 3: dLoss/dD_S,kl = (h_kl - sum(h sn) / N(N-1)) / (N^2 meanS), off the diagonal; times dD/d(D^2).
-            var a = FusedPairwise.Elements<T>(weights!);
-            var d2s = FusedPairwise.Elements<T>(d2sTensor);
+            // Pass 3: dLoss/dD_S,kl = (h_kl - sum(h sn) / N(N-1)) / (N^2 meanS), off the diagonal; times dD/d(D^2);
+            // symmetric (h and D_S are), so each row becomes its row of W at once.
             var shift = T.CreateTruncating(hDotS[0] / pairs);
             var scale = T.CreateTruncating(1.0 / count) / meanS;
-            var half = new T[n];
-            var ds = new T[n];
-            for (var i = 0; i < n; i++)
+            FusedPairwise.ForRows(n, (start, end) =>
             {
-                var row = i * n;
-                FusedPairwise.RowDistances<T>(d2s.Slice(row, n), ds, half, clamp);
-                for (var j = 0; j < n; j++)
-                    a[row + j] = j == i ? T.Zero : (a[row + j] - shift) * scale * half[j];
-            }
-            FusedPairwise.DistanceWeights<T>(weights!, n);
+                var a = FusedPairwise.Elements<T>(weights!);
+                var gs = FusedPairwise.Elements<T>(gsTensor);
+                var d2 = new T[n];
+                var half = new T[n];
+                var ds = new T[n];
+                for (var i = start; i < end; i++)
+                {
+                    var row = i * n;
+                    FusedPairwise.GramRowSquaredDistances<T>(gs.Slice(row, n), normsS, normsS[i], d2);
+                    FusedPairwise.RowDistances<T>(d2, ds, half, clamp);
+                    for (var j = 0; j < n; j++)
+                        a[row + j] = j == i ? T.Zero : (a[row + j] - shift) * scale * half[j];
+                    FusedPairwise.SymmetricDistanceWeightsRow(a.Slice(row, n), i);
+                }
+                return 0;
+            });
         }
         return loss;
     }
 
-    private static double OffDiagonalSum<T>(Tensor d2Tensor, int n, int start, int end, T clamp)
+    private static double OffDiagonalSum<T>(Tensor gTensor, T[] norms, int n, int start, int end, T clamp)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var d2 = FusedPairwise.Elements<T>(d2Tensor);
+        var g = FusedPairwise.Elements<T>(gTensor);
+        var d2 = new T[n];
         var d = new T[n];
         double total = 0;
         for (var i = start; i < end; i++)
         {
-            FusedPairwise.RowDistances<T>(d2.Slice(i * n, n), d, Span<T>.Empty, clamp);
+            FusedPairwise.GramRowSquaredDistances<T>(g.Slice(i * n, n), norms, norms[i], d2);
+            FusedPairwise.RowDistances<T>(d2, d, Span<T>.Empty, clamp);
             var rowSum = T.Zero;
             for (var j = 0; j < n; j++) if (j != i) rowSum += d[j];
             total += double.CreateTruncating(rowSum);

@@ -30,7 +30,7 @@ public sealed class RkdDistanceLoss : EmbeddingDistillationLoss
         LossInputs.AtLeastTwo(student, nameof(RkdDistanceLoss));
         using var scope = NewDisposeScope();
         if (FusedPairwise.Supports(student) && !TorchPath)
-            return LossInputs.PropagateNonFinite(RkdDistanceFused.Forward(student, teacher), student, teacher).MoveToOuterDisposeScope();
+            return RkdDistanceFused.Forward(student, teacher).MoveToOuterDisposeScope();
         Tensor td;
         using (no_grad()) td = Normalised(teacher.detach());
         var loss = nn.functional.smooth_l1_loss(Normalised(student), td);

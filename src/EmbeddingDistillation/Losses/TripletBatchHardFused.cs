@@ -18,6 +18,7 @@ internal static class TripletBatchHardFused
         var d2 = FusedPairwise.SquaredDistances(embeddings);
         var y = FusedPairwise.Labels(labels);
         var weights = FusedPairwise.NeedsGradient(embeddings) ? FusedPairwise.NewWeights(embeddings) : null;
+        if (!FusedPairwise.FiniteDiagonal(d2, n)) return FusedPairwise.NonFiniteLoss(embeddings, weights);
         double loss = embeddings.dtype == ScalarType.Float32
             ? Run<float>(d2, y, weights, n, margin)
             : Run<double>(d2, y, weights, n, margin);

@@ -85,7 +85,7 @@ public sealed class TripletLoss : MetricLossModule
         using var scope = NewDisposeScope();
         var y = LossInputs.Labelled(embeddings, labels, nameof(TripletLoss));
         if (Mining == TripletMining.BatchHard && FusedPairwise.Supports(embeddings) && !TorchPath)
-            return LossInputs.PropagateNonFinite(TripletBatchHardFused.Forward(embeddings, y, Margin), embeddings).MoveToOuterDisposeScope();
+            return TripletBatchHardFused.Forward(embeddings, y, Margin).MoveToOuterDisposeScope();
         var d = PairwiseDistances.Euclidean(embeddings);
         var same = y.unsqueeze(1).eq(y.unsqueeze(0));
         var positive = same.logical_and(LossInputs.OffDiagonal(y.shape[0], d));

@@ -45,6 +45,61 @@ internal static class FusedPairwise
         return xd.mm(xd.t()).contiguous();
     }
 
+    /// <summary>
+    /// True when every diagonal entry of the N x N Gram or squared-distance matrix <paramref name="m"/> is finite. A
+    /// row of x holding NaN or an infinity (or so large that |x_i|^2 overflows) makes its diagonal entry, x_i.x_i or
+    /// |x_i|^2 + |x_i|^2 - 2 x_i.x_i, NaN or infinite, so N reads find what a pass over the whole input would.
+    /// </summary>
+    internal static bool FiniteDiagonal(Tensor m, int n) => m.dtype == ScalarType.Float32
+        ? FiniteDiagonal(Elements<float>(m), n)
+        : FiniteDiagonal(Elements<double>(m), n);
+
+    private static bool FiniteDiagonal<T>(Span<T> m, int n) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (var i = 0; i < n; i++)
+            if (!T.IsFinite(m[i * n + i])) return false;
+        return true;
+    }
+
+    /// <summary>
+    /// The loss of a batch with a non-finite input: NaN, and with <paramref name="weights"/> a NaN gradient too (the
+    /// loss never hides a broken network behind a finite number; the trainer stops on it).
+    /// </summary>
+    internal static Tensor NonFiniteLoss(Tensor x, Tensor? weights)
+    {
+        weights?.fill_(double.NaN);
+        return Finish(x, double.NaN, weights);
+    }
+
+    /// <summary>The diagonal of the N x N matrix <paramref name="m"/> (for a Gram matrix: the squared norms).</summary>
+    internal static T[] Diagonal<T>(Tensor m, int n) where T : unmanaged
+    {
+        var e = Elements<T>(m);
+        var d = new T[n];
+        for (var i = 0; i < n; i++) d[i] = e[i * n + i];
+        return d;
+    }
+
+    /// <summary>
+    /// One row of squared distances from the Gram matrix: d2_j = (g_ii + g_jj) - 2 g_ij, so d2_ii = 0 exactly and,
+    /// the Gram matrix being symmetric, the matrix is too. (The torch form adds norms computed apart from the Gram
+    /// matrix; the two differ in the last bits.)
+    /// </summary>
+    internal static void GramRowSquaredDistances<T>(ReadOnlySpan<T> gramRow, ReadOnlySpan<T> squaredNorms, T gii, Span<T> d2)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var j = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var vi = new Vector<T>(gii);
+            var two = new Vector<T>(T.CreateTruncating(2.0));
+            for (; j <= d2.Length - Vector<T>.Count; j += Vector<T>.Count)
+                ((vi + new Vector<T>(squaredNorms[j..])) - two * new Vector<T>(gramRow[j..])).CopyTo(d2[j..]);
+        }
+        var twoT = T.CreateTruncating(2.0);
+        for (; j < d2.Length; j++) d2[j] = (gii + squaredNorms[j]) - twoT * gramRow[j];
+    }
+
     /// <summary>An uninitialised N x N gradient matrix of x's dtype (CPU).</summary>
     internal static Tensor NewWeights(Tensor x) => torch.empty(x.shape[0], x.shape[0], dtype: x.dtype, device: x.device);
 
@@ -171,6 +226,38 @@ internal static class FusedPairwise
             }
             return 0;
         });
+    }
+
+    /// <summary>
+    /// Row i of W for a symmetric a = dLoss/d(d^2) (in place, while the row is in cache): S = a + a^T = 2a in
+    /// <see cref="DistanceWeights{T}"/>'s terms, so W_ij = -4 a_ij off the diagonal and W_ii = -sum_{j != i} W_ij.
+    /// Losses over symmetric distance matrices (relative teacher, RKD distance) use this instead of the transposing
+    /// pass; a_ii is ignored.
+    /// </summary>
+    internal static void SymmetricDistanceWeightsRow<T>(Span<T> row, int i) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        row[i] = T.Zero;
+        var minusFour = T.CreateTruncating(-4.0);
+        var sum = T.Zero;
+        var j = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var acc = Vector<T>.Zero;
+            var vm = new Vector<T>(minusFour);
+            for (; j <= row.Length - Vector<T>.Count; j += Vector<T>.Count)
+            {
+                var w = vm * new Vector<T>(row[j..]);
+                w.CopyTo(row[j..]);
+                acc += w;
+            }
+            sum = Vector.Sum(acc);
+        }
+        for (; j < row.Length; j++)
+        {
+            row[j] = minusFour * row[j];
+            sum += row[j];
+        }
+        row[i] = -sum;
     }
 
     private static void SymmetriseTileRow<T>(Span<T> a, int n, int tile, int ib) where T : IFloatingPointIeee754<T>
