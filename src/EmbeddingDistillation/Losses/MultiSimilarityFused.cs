@@ -77,7 +77,7 @@ internal static class MultiSimilarityFused
             }
             return total;
         });
-        if (withGradient) FusedPairwise.GramWeights(FusedPairwise.Elements<T>(weights!), n);
+        if (withGradient) FusedPairwise.GramWeights<T>(weights!, n);
         return sum;
     }
 }

@@ -196,16 +196,8 @@ internal static class FusedPairwise
     /// </summary>
     internal static void DistanceWeights<T>(Tensor weights, int n) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        // Each unordered pair {i, j} belongs to one tile of the upper triangle, so blocks of tile rows run in parallel
-        // without conflicts. Then the diagonal: W_ii = 2 sum_j S_ij = -sum_{j != i} W_ij, a contiguous row reduction.
-        const int tile = 32;
-        var tiles = (n + tile - 1) / tile;
-        // Tile rows near the top hold more tiles: they are handed out round-robin so parallel blocks get similar work.
-        ForRows(tiles, (t, _) =>
-        {
-            SymmetriseTileRow(Elements<T>(weights), n, tile, t * tile);
-            return 0;
-        }, interleaved: true);
+        // Off the diagonal W_ij = -2 (a_ij + a_ji); then W_ii = 2 sum_j S_ij = -sum_{j != i} W_ij, a contiguous row reduction.
+        SymmetriseTiled<T>(weights, n, T.CreateTruncating(-2.0), withDiagonal: false);
         ForRows(n, (start, end) =>
         {
             var a = Elements<T>(weights);
@@ -260,24 +252,38 @@ internal static class FusedPairwise
         row[i] = -sum;
     }
 
-    private static void SymmetriseTileRow<T>(Span<T> a, int n, int tile, int ib) where T : IFloatingPointIeee754<T>
+    /// <summary>
+    /// a_ij = a_ji = factor (a_ij + a_ji) for every pair i &lt; j (and i = j with <paramref name="withDiagonal"/>), in
+    /// place. Each unordered pair belongs to one 32 x 32 tile of the upper triangle, so tile rows run in parallel without
+    /// conflicts, and a tile's transposed reads stay in cache (a plain row loop reads a column per row).
+    /// </summary>
+    private static void SymmetriseTiled<T>(Tensor matrix, int n, T factor, bool withDiagonal) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var minusTwo = T.CreateTruncating(-2.0);
-        var iEnd = Math.Min(ib + tile, n);
-        for (var jb = ib; jb < n; jb += tile)
+        const int tile = 32;
+        var tiles = (n + tile - 1) / tile;
+        // Tile rows near the top hold more tiles: they are handed out round-robin so parallel blocks get similar work.
+        ForRows(tiles, (t, _) =>
         {
-            var jEnd = Math.Min(jb + tile, n);
-            for (var i = ib; i < iEnd; i++)
+            var a = Elements<T>(matrix);
+            var ib = t * tile;
+            var iEnd = Math.Min(ib + tile, n);
+            var skip = withDiagonal ? 0 : 1;
+            for (var jb = ib; jb < n; jb += tile)
             {
-                var row = i * n;
-                for (var j = Math.Max(jb, i + 1); j < jEnd; j++)
+                var jEnd = Math.Min(jb + tile, n);
+                for (var i = ib; i < iEnd; i++)
                 {
-                    var w = minusTwo * (a[row + j] + a[j * n + i]);
-                    a[row + j] = w;
-                    a[j * n + i] = w;
+                    var row = i * n;
+                    for (var j = Math.Max(jb, i + skip); j < jEnd; j++)
+                    {
+                        var w = factor * (a[row + j] + a[j * n + i]);
+                        a[row + j] = w;
+                        a[j * n + i] = w;
+                    }
                 }
             }
-        }
+            return 0;
+        }, interleaved: true);
     }
 
     /// <summary>Adds coefficient c of dLoss/d(d^2_ij) for one pair to W (dLoss/dx = W x), for sparse gradients.</summary>
@@ -291,18 +297,6 @@ internal static class FusedPairwise
     }
 
     /// <summary>Turns g = dLoss/dK for the Gram matrix K = x x^T (in place) into W = g + g^T, so dLoss/dx = W x.</summary>
-    internal static void GramWeights<T>(Span<T> g, int n) where T : IFloatingPointIeee754<T>
-    {
-        for (var i = 0; i < n; i++)
-        {
-            var row = i * n;
-            g[row + i] += g[row + i];
-            for (var j = i + 1; j < n; j++)
-            {
-                var s = g[row + j] + g[j * n + i];
-                g[row + j] = s;
-                g[j * n + i] = s;
-            }
-        }
-    }
+    internal static void GramWeights<T>(Tensor g, int n) where T : unmanaged, IFloatingPointIeee754<T> =>
+        SymmetriseTiled(g, n, T.One, withDiagonal: true);
 }
