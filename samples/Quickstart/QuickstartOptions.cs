@@ -71,7 +71,13 @@ internal sealed record QuickstartOptions
     public string TeacherLoss { get; init; } = "proxy-anchor";
     public string StudentLoss { get; init; } = "multi-similarity";
     public double LambdaAbsolute { get; init; } = 5.0;
-    public double LambdaRelative { get; init; } = 10.0;
+    /// <summary>The relative term's weight when it trains alone (calibrated per pair: 1).</summary>
+    public double LambdaRelative { get; init; } = 1.0;
+    /// <summary>
+    /// The relative term's weight inside absolute+relative (calibrated with the combination, not copied from the relative
+    /// student: 10, the paper's CUB weight per pair).
+    /// </summary>
+    public double LambdaRelativeCombined { get; init; } = 10.0;
     public double LambdaRkdDistance { get; init; } = 1.0;
     public double LambdaRkdAngle { get; init; } = 2.0;
     /// <summary>
@@ -82,7 +88,7 @@ internal sealed record QuickstartOptions
     public const string CalibratedMetricWeights = "absolute=0,absolute+relative=1,relative=1,rkd=1";
     /// <summary>The weight of the students' own metric loss in each distilled method (1 when a method is not listed).</summary>
     public IReadOnlyDictionary<string, double> DistilledMetricWeights { get; init; } = QuickstartSettings.MetricWeights(CalibratedMetricWeights)!;
-    public IReadOnlyList<string> Distill { get; init; } = ["absolute", "relative", "rkd"];
+    public IReadOnlyList<string> Distill { get; init; } = ["absolute", "relative", "absolute+relative"];
     public bool Baseline { get; init; } = true;
 
     // Schedules.
@@ -116,6 +122,7 @@ internal sealed record QuickstartOptions
         .With("--teacher-small-stem", TeacherSmallStem).With("--student", Student).With("--student-standard-stem", !StudentSmallStem)
         .With("--embedding-dim", EmbeddingDim).With("--teacher-loss", TeacherLoss).With("--student-loss", StudentLoss)
         .With("--lambda-absolute", LambdaAbsolute).With("--lambda-relative", LambdaRelative)
+        .With("--lambda-relative-combined", LambdaRelativeCombined)
         .With("--lambda-rkd-distance", LambdaRkdDistance).With("--lambda-rkd-angle", LambdaRkdAngle)
         .With("--distilled-metric-weights", string.Join(",", DistilledMetricWeights.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}")))
         .With("--distill", Distill.Count == 0 ? "none" : string.Join(",", Distill)).With("--no-baseline", !Baseline)

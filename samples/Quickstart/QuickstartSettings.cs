@@ -137,8 +137,8 @@ internal sealed class QuickstartSettings : CommandSettings
 
     [CommandOption("--distill <LIST>")]
     [Description("Distilled students to train: comma list of absolute, relative, rkd or '+'-joined combinations (absolute+relative); or none")]
-    [DefaultValue("absolute,relative,rkd")]
-    public string Distill { get; init; } = "absolute,relative,rkd";
+    [DefaultValue("absolute,relative,absolute+relative")]
+    public string Distill { get; init; } = "absolute,relative,absolute+relative";
 
     [CommandOption("--no-baseline")]
     [Description("Skip the baseline student (e.g. when comparing lambdas)")]
@@ -149,8 +149,14 @@ internal sealed class QuickstartSettings : CommandSettings
     public double LambdaAbsolute { get; init; } = 5.0;
 
     [CommandOption("--lambda-relative <X>")]
+    [Description("Weight of the relative term per pair when it trains alone (default 1, as calibrated)")]
+    [DefaultValue(1.0)]
+    public double LambdaRelative { get; init; } = 1.0;
+
+    [CommandOption("--lambda-relative-combined <X>")]
+    [Description("Weight of the relative term per pair inside absolute+relative (default 10, as calibrated with the combination)")]
     [DefaultValue(10.0)]
-    public double LambdaRelative { get; init; } = 10.0;
+    public double LambdaRelativeCombined { get; init; } = 10.0;
 
     [CommandOption("--lambda-rkd-distance <X>")]
     [DefaultValue(1.0)]
@@ -214,7 +220,7 @@ internal sealed class QuickstartSettings : CommandSettings
             TeacherBaseWidth = TeacherBaseWidth ?? (Fast ? 32 : 64),
             TeacherSmallStem = TeacherSmallStem, Student = Student, StudentSmallStem = !StudentStandardStem,
             EmbeddingDim = EmbeddingDim, TeacherLoss = TeacherLoss, StudentLoss = StudentLoss,
-            LambdaAbsolute = LambdaAbsolute, LambdaRelative = LambdaRelative, LambdaRkdDistance = LambdaRkdDistance, LambdaRkdAngle = LambdaRkdAngle,
+            LambdaAbsolute = LambdaAbsolute, LambdaRelative = LambdaRelative, LambdaRelativeCombined = LambdaRelativeCombined, LambdaRkdDistance = LambdaRkdDistance, LambdaRkdAngle = LambdaRkdAngle,
             DistilledMetricWeights = MetricWeights(DistilledMetricWeights) ?? new Dictionary<string, double>(), Distill = DistillList(), Baseline = !NoBaseline,
             TeacherEpochs = TeacherEpochs ?? (Fast ? 4 : 20),
             StudentEpochs = studentEpochs,
@@ -246,6 +252,7 @@ internal sealed class QuickstartSettings : CommandSettings
             .OneOf("--student-loss", o.StudentLoss, MetricLosses)
             .NonNegative("--lambda-absolute", o.LambdaAbsolute)
             .NonNegative("--lambda-relative", o.LambdaRelative)
+            .NonNegative("--lambda-relative-combined", o.LambdaRelativeCombined)
             .NonNegative("--lambda-rkd-distance", o.LambdaRkdDistance)
             .NonNegative("--lambda-rkd-angle", o.LambdaRkdAngle)
             .AtLeast("--teacher-epochs", o.TeacherEpochs, 1)

@@ -134,8 +134,10 @@ internal sealed class QuickstartSetup
                     terms.Add(new WeightedDistillationTerm(new AbsoluteTeacherLoss(), Options.LambdaAbsolute));
                     break;
                 case "relative":
-                    // The paper's loss per pair (|| D_S - D_T ||_F / N): one lambda whatever the batch size.
-                    terms.Add(new WeightedDistillationTerm(new RelativeTeacherLoss(new RelativeTeacherLossOptions { Reduction = RelativeReduction.RootMeanSquare }), Options.LambdaRelative));
+                    // The paper's loss per pair (|| D_S - D_T ||_F / N): one lambda whatever the batch size; a combination
+                    // has its own, calibrated with it.
+                    terms.Add(new WeightedDistillationTerm(new RelativeTeacherLoss(new RelativeTeacherLossOptions { Reduction = RelativeReduction.RootMeanSquare }),
+                        method == "relative" ? Options.LambdaRelative : Options.LambdaRelativeCombined));
                     break;
                 case "rkd":
                     terms.Add(new WeightedDistillationTerm(new RkdDistanceLoss(), Options.LambdaRkdDistance));

@@ -143,7 +143,7 @@ internal sealed class QuickstartCalibration
         _ => string.Join("-", cell.Method!.Split('+').Select(term => term switch
              {
                  "absolute" => $"abs{F(x.LambdaAbsolute)}",
-                 "relative" => $"rel{F(x.LambdaRelative)}",
+                 "relative" => $"rel{F(cell.Method == "relative" ? x.LambdaRelative : x.LambdaRelativeCombined)}",
                  _ => $"rkd{F(x.LambdaRkdDistance)}x{F(x.LambdaRkdAngle)}",
              })) + $"-m{F(x.MetricWeightOf(cell.Method!))}-{StudentKey(x)}-{TeacherKey(x)}",
     };
@@ -212,7 +212,7 @@ internal sealed class QuickstartCalibration
     internal static string CommandLine(QuickstartOptions c) => string.Join(" ",
         $"--teacher-loss {c.TeacherLoss} --teacher-lr {F(c.TeacherLearningRate)} --teacher-epochs {c.TeacherEpochs}",
         $"--student-loss {c.StudentLoss} --student-lr {F(c.StudentLearningRate)} --student-epochs {c.StudentEpochs} --student-warmup-epochs {c.StudentWarmupEpochs}",
-        $"--lambda-absolute {F(c.LambdaAbsolute)} --lambda-relative {F(c.LambdaRelative)}",
+        $"--lambda-absolute {F(c.LambdaAbsolute)} --lambda-relative {F(c.LambdaRelative)} --lambda-relative-combined {F(c.LambdaRelativeCombined)}",
         $"--lambda-rkd-distance {F(c.LambdaRkdDistance)} --lambda-rkd-angle {F(c.LambdaRkdAngle)}",
         $"--distilled-metric-weights {string.Join(",", c.DistilledMetricWeights.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={F(kv.Value)}"))}");
 
