@@ -6,9 +6,9 @@ using static TorchSharp.torch;
 namespace EmbeddingDistillation.Losses;
 
 /// <summary>
-/// Fused CPU path of <see cref="ContrastiveLoss"/>: the squared-distance matrix comes from torch, one C# pass computes
-/// the pull/push terms and dLoss/d(d^2), one more turns it into W (dLoss/dx = W x). Same values and gradients as the
-/// torch form, to float rounding.
+/// Fused CPU path of <see cref="ContrastiveLoss"/>: the squared-distance matrix comes from torch, one C# pass per row
+/// computes the pull/push terms and dLoss/d(d^2), symmetric, and turns the row into its row of W (dLoss/dx = W x) while
+/// it is in cache. Same values and gradients as the torch form, to float rounding.
 /// </summary>
 internal static class ContrastiveFused
 {
@@ -54,10 +54,10 @@ internal static class ContrastiveFused
                     if (withGradient) a[row + j] = two * r * half[j];
                 }
                 total += double.CreateTruncating(rowSum);
+                if (withGradient) FusedPairwise.SymmetricDistanceWeightsRow(a.Slice(row, n), i);
             }
             return total;
         });
-        if (withGradient) FusedPairwise.DistanceWeights<T>(weights!, n);
         return sum;
     }
 }

@@ -191,40 +191,10 @@ internal static class FusedPairwise
     }
 
     /// <summary>
-    /// Turns a = dLoss/d(d^2) (N x N, in place; the diagonal is ignored) into W with dLoss/dx = W x:
-    /// with S = a + a^T, d(d^2_ij)/dx_i = 2 (x_i - x_j) gives W = 2 (diag(rowsum S) - S). Tiled for cache locality.
-    /// </summary>
-    internal static void DistanceWeights<T>(Tensor weights, int n) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        // Off the diagonal W_ij = -2 (a_ij + a_ji); then W_ii = 2 sum_j S_ij = -sum_{j != i} W_ij, a contiguous row reduction.
-        SymmetriseTiled<T>(weights, n, T.CreateTruncating(-2.0), withDiagonal: false);
-        ForRows(n, (start, end) =>
-        {
-            var a = Elements<T>(weights);
-            for (var i = start; i < end; i++)
-            {
-                var row = a.Slice(i * n, n);
-                row[i] = T.Zero;
-                var sum = T.Zero;
-                var j = 0;
-                if (Vector.IsHardwareAccelerated)
-                {
-                    var acc = Vector<T>.Zero;
-                    for (; j <= n - Vector<T>.Count; j += Vector<T>.Count) acc += new Vector<T>(row[j..]);
-                    sum = Vector.Sum(acc);
-                }
-                for (; j < n; j++) sum += row[j];
-                row[i] = -sum;
-            }
-            return 0;
-        });
-    }
-
-    /// <summary>
-    /// Row i of W for a symmetric a = dLoss/d(d^2) (in place, while the row is in cache): S = a + a^T = 2a in
-    /// <see cref="DistanceWeights{T}"/>'s terms, so W_ij = -4 a_ij off the diagonal and W_ii = -sum_{j != i} W_ij.
-    /// Losses over symmetric distance matrices (relative teacher, RKD distance) use this instead of the transposing
-    /// pass; a_ii is ignored.
+    /// Row i of W for a symmetric a = dLoss/d(d^2) (in place, while the row is in cache): with S = a + a^T = 2a and
+    /// d(d^2_ij)/dx_i = 2 (x_i - x_j), W = 2 (diag(rowsum S) - S), so W_ij = -4 a_ij off the diagonal and W_ii = -sum_{j != i} W_ij.
+    /// Every fused distance loss's derivative is symmetric (relative teacher, RKD distance, contrastive), so none needs
+    /// a transposing pass over W; a_ii is ignored.
     /// </summary>
     internal static void SymmetricDistanceWeightsRow<T>(Span<T> row, int i) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -252,40 +222,6 @@ internal static class FusedPairwise
         row[i] = -sum;
     }
 
-    /// <summary>
-    /// a_ij = a_ji = factor (a_ij + a_ji) for every pair i &lt; j (and i = j with <paramref name="withDiagonal"/>), in
-    /// place. Each unordered pair belongs to one 32 x 32 tile of the upper triangle, so tile rows run in parallel without
-    /// conflicts, and a tile's transposed reads stay in cache (a plain row loop reads a column per row).
-    /// </summary>
-    private static void SymmetriseTiled<T>(Tensor matrix, int n, T factor, bool withDiagonal) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        const int tile = 32;
-        var tiles = (n + tile - 1) / tile;
-        // Tile rows near the top hold more tiles: they are handed out round-robin so parallel blocks get similar work.
-        ForRows(tiles, (t, _) =>
-        {
-            var a = Elements<T>(matrix);
-            var ib = t * tile;
-            var iEnd = Math.Min(ib + tile, n);
-            var skip = withDiagonal ? 0 : 1;
-            for (var jb = ib; jb < n; jb += tile)
-            {
-                var jEnd = Math.Min(jb + tile, n);
-                for (var i = ib; i < iEnd; i++)
-                {
-                    var row = i * n;
-                    for (var j = Math.Max(jb, i + skip); j < jEnd; j++)
-                    {
-                        var w = factor * (a[row + j] + a[j * n + i]);
-                        a[row + j] = w;
-                        a[j * n + i] = w;
-                    }
-                }
-            }
-            return 0;
-        }, interleaved: true);
-    }
-
     /// <summary>Adds coefficient c of dLoss/d(d^2_ij) for one pair to W (dLoss/dx = W x), for sparse gradients.</summary>
     internal static void AddPair<T>(Span<T> w, int n, int i, int j, T c) where T : IFloatingPointIeee754<T>
     {
@@ -296,7 +232,36 @@ internal static class FusedPairwise
         w[j * n + i] -= twoC;
     }
 
-    /// <summary>Turns g = dLoss/dK for the Gram matrix K = x x^T (in place) into W = g + g^T, so dLoss/dx = W x.</summary>
-    internal static void GramWeights<T>(Tensor g, int n) where T : unmanaged, IFloatingPointIeee754<T> =>
-        SymmetriseTiled(g, n, T.One, withDiagonal: true);
+    /// <summary>
+    /// Turns g = dLoss/dK for the Gram matrix K = x x^T (in place) into W = g + g^T, so dLoss/dx = W x. Each unordered
+    /// pair belongs to one 32 x 32 tile of the upper triangle, so tile rows run in parallel without conflicts, and a
+    /// tile's transposed reads stay in cache (a plain row loop reads a column per row).
+    /// </summary>
+    internal static void GramWeights<T>(Tensor g, int n) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        const int tile = 32;
+        var tiles = (n + tile - 1) / tile;
+        // Tile rows near the top hold more tiles: they are handed out round-robin so parallel blocks get similar work.
+        ForRows(tiles, (t, _) =>
+        {
+            var a = Elements<T>(g);
+            var ib = t * tile;
+            var iEnd = Math.Min(ib + tile, n);
+            for (var jb = ib; jb < n; jb += tile)
+            {
+                var jEnd = Math.Min(jb + tile, n);
+                for (var i = ib; i < iEnd; i++)
+                {
+                    var row = i * n;
+                    for (var j = Math.Max(jb, i); j < jEnd; j++)
+                    {
+                        var w = a[row + j] + a[j * n + i];
+                        a[row + j] = w;
+                        a[j * n + i] = w;
+                    }
+                }
+            }
+            return 0;
+        }, interleaved: true);
+    }
 }
