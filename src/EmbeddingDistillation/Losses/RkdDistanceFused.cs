@@ -41,8 +41,9 @@ internal static class RkdDistanceFused
         var withGradient = weights is not null;
         var count = (double)n * n;
         // Pass 2: Huber loss of z = D_S / meanS - D_T / meanT and h = dHuber/dz / N^2 (stored in W), sum h * D_S/meanS.
-        var hDotS = new double[1];
-        var lockObj = new object();
+        // Each row block's sum(h sn), by its first row, added in row order afterwards: parallel blocks finish in any
+        // order, and adding them as they finish would make the loss's last bits depend on it.
+        var hDotS = new System.Collections.Concurrent.ConcurrentDictionary<int, double>();
         var loss = FusedPairwise.ForRows(n, (start, end) =>
         {
             var gs = FusedPairwise.Elements<T>(gsTensor);
@@ -102,14 +103,14 @@ internal static class RkdDistanceFused
                     }
                 }
             }
-            lock (lockObj) hDotS[0] += dot;
+            hDotS[start] = dot;
             return total;
         }) / count;
         if (withGradient)
         {
             // Pass 3: dLoss/dD_S,kl = (h_kl - sum(h sn) / N(N-1)) / (N^2 meanS), off the diagonal; times dD/d(D^2);
             // symmetric (h and D_S are), so each row becomes its row of W at once.
-            var shift = T.CreateTruncating(hDotS[0] / pairs);
+            var shift = T.CreateTruncating(hDotS.OrderBy(kv => kv.Key).Sum(kv => kv.Value) / pairs);
             var scale = T.CreateTruncating(1.0 / count) / meanS;
             FusedPairwise.ForRows(n, (start, end) =>
             {

@@ -122,6 +122,48 @@ public class FusedPathTests
         }
     }
 
+    /// <summary>
+    /// From N = 192 the C# passes run in parallel row blocks, which finish in any order: the loss and its gradient must
+    /// not depend on it (every block's partial result is combined in row order). Ten repetitions, bit for bit. (With two
+    /// blocks, on a 2-core machine, any order gives the same sum; RKD distance's old in-completion-order sum could differ
+    /// from three cores up.)
+    /// </summary>
+    [Theory]
+    [InlineData("relative")]
+    [InlineData("rkd-distance")]
+    [InlineData("triplet-hard")]
+    [InlineData("contrastive")]
+    [InlineData("multi-similarity")]
+    public void ParallelRowBlocksAreDeterministic(string name)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (x, y, t) = Batch(ScalarType.Float32, 400, "random", 500);
+        nn.Module<Tensor, Tensor, Tensor> loss = name switch
+        {
+            "relative" => new RelativeTeacherLoss(),
+            "rkd-distance" => new RkdDistanceLoss(),
+            "triplet-hard" => new TripletLoss(0.2),
+            "contrastive" => new ContrastiveLoss(new ContrastiveLossOptions()),
+            _ => new MultiSimilarityLoss(new MultiSimilarityLossOptions()),
+        };
+        var second = name is "relative" or "rkd-distance" ? t : y;
+        (float Loss, float[] Grad) Run()
+        {
+            using var inner = torch.NewDisposeScope();
+            var a = x.clone().requires_grad_(true);
+            var l = loss.forward(a, second);
+            l.backward();
+            return (l.item<float>(), a.grad!.data<float>().ToArray());
+        }
+        var first = Run();
+        for (var r = 0; r < 10; r++)
+        {
+            var again = Run();
+            Assert.Equal(first.Loss, again.Loss);
+            Assert.Equal(first.Grad, again.Grad);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Cases))]
     public void MultiSimilarity(ScalarType dtype, int n, string kind)
