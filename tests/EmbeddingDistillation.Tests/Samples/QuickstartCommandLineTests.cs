@@ -17,6 +17,7 @@ public class QuickstartCommandLineTests
     [InlineData("--student-lr NaN", "--student-lr", "NaN")]
     [InlineData("--teacher-lr 0", "--teacher-lr", "0")]
     [InlineData("--lambda-relative -1", "--lambda-relative", "-1")]
+    [InlineData("--lambda-relative-combined -1", "--lambda-relative-combined", "-1")]
     [InlineData("--threads 0", "--threads", "0")]
     [InlineData("--seed abc", "--seed", "abc")]
     [InlineData("--seed 1 --seed 2", "--seed", "2")]

@@ -1,0 +1,37 @@
+using EmbeddingDistillation.Losses;
+using EmbeddingDistillation.Networks;
+using EmbeddingDistillation.Samples.Quickstart;
+
+namespace EmbeddingDistillation.Tests.Samples;
+
+/// <summary>
+/// The students' objectives: the relative term weighs <c>--lambda-relative</c> when it trains alone and
+/// <c>--lambda-relative-combined</c> inside absolute+relative (calibrated apart: 1 and 10 by default).
+/// </summary>
+public class QuickstartObjectiveTests
+{
+    [Fact]
+    public void TheRelativeTermHasItsOwnWeightInsideTheCombination()
+    {
+        var o = new QuickstartOptions { Classes = 12, ImagesPerClass = 4, ValidationClasses = 2, ClassesPerBatch = 3, ImagesPerClassInBatch = 2, LambdaAbsolute = 5, LambdaRelative = 1.5, LambdaRelativeCombined = 12 };
+        var setup = QuickstartSetup.Create(o);
+        using var teacher = EmbeddingNetworks.Create("mobilenetv1-0.25", 8);
+        var alone = setup.StudentObjective("relative", teacher);
+        var relative = Assert.Single(alone.DistillationTerms);
+        Assert.IsType<RelativeTeacherLoss>(relative.Loss);
+        Assert.Equal(1.5, relative.Weight);
+        var combined = setup.StudentObjective("absolute+relative", teacher).DistillationTerms;
+        Assert.Equal(2, combined.Count);
+        Assert.Equal(5, Assert.Single(combined, t => t.Loss is AbsoluteTeacherLoss).Weight);
+        Assert.Equal(12, Assert.Single(combined, t => t.Loss is RelativeTeacherLoss).Weight);
+    }
+
+    [Fact]
+    public void DefaultsAreTheCalibratedOnes()
+    {
+        var o = new QuickstartOptions();
+        Assert.Equal(1.0, o.LambdaRelative);
+        Assert.Equal(10.0, o.LambdaRelativeCombined);
+        Assert.Equal(["absolute", "relative", "absolute+relative"], o.Distill);
+    }
+}
