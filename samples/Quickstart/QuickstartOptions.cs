@@ -133,6 +133,9 @@ internal sealed record QuickstartOptions
         .WithEnvironment("--threads", Threads).WithEnvironment("--device", Device)
         .WithEnvironment("--imagenet-model", ImageNetModel).WithEnvironment("--no-teacher-cache", !TeacherCache);
 
+    /// <summary>The relative term's weight in a distilled method: its own alone, the combined one inside a combination.</summary>
+    public double RelativeLambdaOf(string method) => method == "relative" ? LambdaRelative : LambdaRelativeCombined;
+
     /// <summary>The metric-loss weight of a distilled method.</summary>
     public double MetricWeightOf(string method) => DistilledMetricWeights.TryGetValue(method, out var w) ? w : 1.0;
 }

@@ -137,7 +137,7 @@ internal sealed class QuickstartSetup
                     // The paper's loss per pair (|| D_S - D_T ||_F / N): one lambda whatever the batch size; a combination
                     // has its own, calibrated with it.
                     terms.Add(new WeightedDistillationTerm(new RelativeTeacherLoss(new RelativeTeacherLossOptions { Reduction = RelativeReduction.RootMeanSquare }),
-                        method == "relative" ? Options.LambdaRelative : Options.LambdaRelativeCombined));
+                        Options.RelativeLambdaOf(method)));
                     break;
                 case "rkd":
                     terms.Add(new WeightedDistillationTerm(new RkdDistanceLoss(), Options.LambdaRkdDistance));

@@ -143,7 +143,7 @@ internal sealed class QuickstartCalibration
         _ => string.Join("-", cell.Method!.Split('+').Select(term => term switch
              {
                  "absolute" => $"abs{F(x.LambdaAbsolute)}",
-                 "relative" => $"rel{F(cell.Method == "relative" ? x.LambdaRelative : x.LambdaRelativeCombined)}",
+                 "relative" => $"rel{F(x.RelativeLambdaOf(cell.Method!))}",
                  _ => $"rkd{F(x.LambdaRkdDistance)}x{F(x.LambdaRkdAngle)}",
              })) + $"-m{F(x.MetricWeightOf(cell.Method!))}-{StudentKey(x)}-{TeacherKey(x)}",
     };

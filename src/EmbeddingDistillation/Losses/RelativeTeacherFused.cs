@@ -68,10 +68,8 @@ internal static class RelativeTeacherFused
             for (var i = start; i < end; i++)
             {
                 var row = i * n;
-                FusedPairwise.GramRowSquaredDistances<T>(gs.Slice(row, n), normsS, normsS[i], d2);
-                FusedPairwise.RowDistances<T>(d2, ds, half, clamp);
-                FusedPairwise.GramRowSquaredDistances<T>(gt.Slice(row, n), normsT, normsT[i], d2);
-                FusedPairwise.RowDistances<T>(d2, dt, Span<T>.Empty, clamp);
+                FusedPairwise.GramRowDistances<T>(gs, normsS, i, d2, ds, half, clamp);
+                FusedPairwise.GramRowDistances<T>(gt, normsT, i, d2, dt, Span<T>.Empty, clamp);
                 var rowSum = T.Zero;
                 var j = 0;
                 if (Vector.IsHardwareAccelerated && reduction != RelativeReduction.MeanAbsolute)

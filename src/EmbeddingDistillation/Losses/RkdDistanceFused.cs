@@ -41,10 +41,8 @@ internal static class RkdDistanceFused
         var withGradient = weights is not null;
         var count = (double)n * n;
         // Pass 2: Huber loss of z = D_S / meanS - D_T / meanT and h = dHuber/dz / N^2 (stored in W), sum h * D_S/meanS.
-        // Each row block's sum(h sn), by its first row, added in row order afterwards: parallel blocks finish in any
-        // order, and adding them as they finish would make the loss's last bits depend on it.
-        var hDotS = new System.Collections.Concurrent.ConcurrentDictionary<int, double>();
-        var loss = FusedPairwise.ForRows(n, (start, end) =>
+        // Both sums go through ForRows, which adds the blocks in block order: parallel blocks finish in any order.
+        var (lossSum, hDotS) = FusedPairwise.ForRows(n, (start, end) =>
         {
             var gs = FusedPairwise.Elements<T>(gsTensor);
             var gt = FusedPairwise.Elements<T>(gtTensor);
@@ -56,10 +54,8 @@ internal static class RkdDistanceFused
             for (var i = start; i < end; i++)
             {
                 var row = i * n;
-                FusedPairwise.GramRowSquaredDistances<T>(gs.Slice(row, n), normsS, normsS[i], d2);
-                FusedPairwise.RowDistances<T>(d2, ds, Span<T>.Empty, clamp);
-                FusedPairwise.GramRowSquaredDistances<T>(gt.Slice(row, n), normsT, normsT[i], d2);
-                FusedPairwise.RowDistances<T>(d2, dt, Span<T>.Empty, clamp);
+                FusedPairwise.GramRowDistances<T>(gs, normsS, i, d2, ds, Span<T>.Empty, clamp);
+                FusedPairwise.GramRowDistances<T>(gt, normsT, i, d2, dt, Span<T>.Empty, clamp);
                 ds[i] = T.Zero;
                 dt[i] = T.Zero;
                 var j = 0;
@@ -103,14 +99,14 @@ internal static class RkdDistanceFused
                     }
                 }
             }
-            hDotS[start] = dot;
-            return total;
-        }) / count;
+            return (total, dot);
+        });
+        var loss = lossSum / count;
         if (withGradient)
         {
             // Pass 3: dLoss/dD_S,kl = (h_kl - sum(h sn) / N(N-1)) / (N^2 meanS), off the diagonal; times dD/d(D^2);
             // symmetric (h and D_S are), so each row becomes its row of W at once.
-            var shift = T.CreateTruncating(hDotS.OrderBy(kv => kv.Key).Sum(kv => kv.Value) / pairs);
+            var shift = T.CreateTruncating(hDotS / pairs);
             var scale = T.CreateTruncating(1.0 / count) / meanS;
             FusedPairwise.ForRows(n, (start, end) =>
             {
@@ -122,8 +118,7 @@ internal static class RkdDistanceFused
                 for (var i = start; i < end; i++)
                 {
                     var row = i * n;
-                    FusedPairwise.GramRowSquaredDistances<T>(gs.Slice(row, n), normsS, normsS[i], d2);
-                    FusedPairwise.RowDistances<T>(d2, ds, half, clamp);
+                    FusedPairwise.GramRowDistances<T>(gs, normsS, i, d2, ds, half, clamp);
                     for (var j = 0; j < n; j++)
                         a[row + j] = j == i ? T.Zero : (a[row + j] - shift) * scale * half[j];
                     FusedPairwise.SymmetricDistanceWeightsRow(a.Slice(row, n), i);
@@ -143,8 +138,7 @@ internal static class RkdDistanceFused
         double total = 0;
         for (var i = start; i < end; i++)
         {
-            FusedPairwise.GramRowSquaredDistances<T>(g.Slice(i * n, n), norms, norms[i], d2);
-            FusedPairwise.RowDistances<T>(d2, d, Span<T>.Empty, clamp);
+            FusedPairwise.GramRowDistances<T>(g, norms, i, d2, d, Span<T>.Empty, clamp);
             var rowSum = T.Zero;
             for (var j = 0; j < n; j++) if (j != i) rowSum += d[j];
             total += double.CreateTruncating(rowSum);

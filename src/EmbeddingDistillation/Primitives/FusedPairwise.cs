@@ -85,7 +85,7 @@ internal static class FusedPairwise
     /// the Gram matrix being symmetric, the matrix is too. (The torch form adds norms computed apart from the Gram
     /// matrix; the two differ in the last bits.)
     /// </summary>
-    internal static void GramRowSquaredDistances<T>(ReadOnlySpan<T> gramRow, ReadOnlySpan<T> squaredNorms, T gii, Span<T> d2)
+    private static void GramRowSquaredDistances<T>(ReadOnlySpan<T> gramRow, ReadOnlySpan<T> squaredNorms, T gii, Span<T> d2)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var j = 0;
@@ -98,6 +98,19 @@ internal static class FusedPairwise
         }
         var twoT = T.CreateTruncating(2.0);
         for (; j < d2.Length; j++) d2[j] = (gii + squaredNorms[j]) - twoT * gramRow[j];
+    }
+
+    /// <summary>
+    /// Row i of the distances from the Gram matrix (<see cref="GramRowSquaredDistances{T}"/> into
+    /// <paramref name="d2"/>, then <see cref="RowDistances{T}"/>), with dd/d(d^2) if <paramref name="halfInverse"/> is
+    /// not empty.
+    /// </summary>
+    internal static void GramRowDistances<T>(Span<T> gram, T[] squaredNorms, int i, Span<T> d2, Span<T> d, Span<T> halfInverse, T clamp)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var n = squaredNorms.Length;
+        GramRowSquaredDistances<T>(gram.Slice(i * n, n), squaredNorms, squaredNorms[i], d2);
+        RowDistances<T>(d2, d, halfInverse, clamp);
     }
 
     /// <summary>An uninitialised N x N gradient matrix of x's dtype (CPU).</summary>
@@ -171,30 +184,45 @@ internal static class FusedPairwise
     /// <param name="n">The number of rows.</param>
     /// <param name="rows">Processes rows [start, end) (or, interleaved, the single row start) and returns a partial result.</param>
     /// <param name="interleaved">Hand out single rows round-robin (for triangular work) instead of contiguous blocks; rows are then tiles of 32, so the parallel threshold is 6.</param>
-    internal static double ForRows(int n, Func<int, int, double> rows, bool interleaved = false)
+    internal static double ForRows(int n, Func<int, int, double> rows, bool interleaved = false) =>
+        ForRows(n, (start, end) => (rows(start, end), 0.0), interleaved).First;
+
+    /// <summary>
+    /// <see cref="ForRows(int, Func{int, int, double}, bool)"/> for passes that accumulate two sums at once, each added
+    /// over the blocks in block order.
+    /// </summary>
+    internal static (double First, double Second) ForRows(int n, Func<int, int, (double First, double Second)> rows, bool interleaved = false)
     {
         var blocks = n >= (interleaved ? 6 : 192) ? Math.Min(Environment.ProcessorCount, 8) : 1;
         if (blocks <= 1)
         {
             if (!interleaved) return rows(0, n);
-            double total = 0;
-            for (var r = 0; r < n; r++) total += rows(r, r + 1);
-            return total;
+            double first = 0, second = 0;
+            for (var r = 0; r < n; r++) Add(ref first, ref second, rows(r, r + 1));
+            return (first, second);
         }
-        var partial = new double[blocks];
+        var partial = new (double First, double Second)[blocks];
         Parallel.For(0, blocks, b =>
         {
             if (!interleaved) { partial[b] = rows(b * n / blocks, (b + 1) * n / blocks); return; }
-            for (var r = b; r < n; r += blocks) partial[b] += rows(r, r + 1);
+            for (var r = b; r < n; r += blocks) Add(ref partial[b].First, ref partial[b].Second, rows(r, r + 1));
         });
-        return partial.Sum();
+        double totalFirst = 0, totalSecond = 0;
+        foreach (var p in partial) Add(ref totalFirst, ref totalSecond, p);
+        return (totalFirst, totalSecond);
+
+        static void Add(ref double first, ref double second, (double First, double Second) value)
+        {
+            first += value.First;
+            second += value.Second;
+        }
     }
 
     /// <summary>
     /// Row i of W for a symmetric a = dLoss/d(d^2) (in place, while the row is in cache): with S = a + a^T = 2a and
     /// d(d^2_ij)/dx_i = 2 (x_i - x_j), W = 2 (diag(rowsum S) - S), so W_ij = -4 a_ij off the diagonal and W_ii = -sum_{j != i} W_ij.
-    /// Every fused distance loss's derivative is symmetric (relative teacher, RKD distance, contrastive), so none needs
-    /// a transposing pass over W; a_ii is ignored.
+    /// The relative teacher's, RKD distance's and contrastive's derivatives are symmetric, so none of them needs a
+    /// transposing pass over W (batch-hard triplet writes its few pairs with <see cref="AddPair{T}"/>); a_ii is ignored.
     /// </summary>
     internal static void SymmetricDistanceWeightsRow<T>(Span<T> row, int i) where T : unmanaged, IFloatingPointIeee754<T>
     {
