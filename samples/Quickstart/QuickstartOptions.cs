@@ -105,6 +105,15 @@ internal sealed record QuickstartOptions
 
     /// <summary>The calibrated warm-up of <see cref="StudentWarmupEpochs"/> (<c>--fast</c>: 1).</summary>
     public const int DefaultStudentWarmupEpochs = 5;
+    /// <summary>
+    /// The students' weight averaging: the decay of the exponential moving average of their weights that validation, the
+    /// best epoch and the reported network use (<c>TrainingOptions.WeightAverageDecay</c>), 0 for none. Chosen on the
+    /// baseline by the calibration's averaging stage, like the budget and the warm-up, and the same for every student.
+    /// </summary>
+    public double StudentWeightAverage { get; init; } = DefaultStudentWeightAverage;
+
+    /// <summary>The calibrated <see cref="StudentWeightAverage"/>.</summary>
+    public const double DefaultStudentWeightAverage = 0;
     public int ClassesPerBatch { get; init; } = 8;
     public int ImagesPerClassInBatch { get; init; } = 8;
 
@@ -128,7 +137,7 @@ internal sealed record QuickstartOptions
         .With("--distill", Distill.Count == 0 ? "none" : string.Join(",", Distill)).With("--no-baseline", !Baseline)
         .With("--teacher-epochs", TeacherEpochs).With("--student-epochs", StudentEpochs)
         .With("--teacher-lr", TeacherLearningRate).With("--student-lr", StudentLearningRate)
-        .With("--student-warmup-epochs", StudentWarmupEpochs)
+        .With("--student-warmup-epochs", StudentWarmupEpochs).With("--student-weight-average", StudentWeightAverage)
         .With("--batch-classes", ClassesPerBatch).With("--batch-images-per-class", ImagesPerClassInBatch)
         .WithEnvironment("--threads", Threads).WithEnvironment("--device", Device)
         .WithEnvironment("--imagenet-model", ImageNetModel).WithEnvironment("--no-teacher-cache", !TeacherCache);

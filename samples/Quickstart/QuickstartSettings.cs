@@ -191,6 +191,10 @@ internal sealed class QuickstartSettings : CommandSettings
     [Description("Epochs of linear learning-rate warm-up of every student before the cosine decay, 0 to one less than --student-epochs (default 5, as calibrated, or one less than a shorter --student-epochs; --fast 1)")]
     public int? StudentWarmupEpochs { get; init; }
 
+    [CommandOption("--student-weight-average <DECAY>")]
+    [Description("Average every student's weights over its run (exponential moving average with this decay per step, at least 0 and below 1; 0: none): validation, the best epoch and the reported student use the average. Default: as calibrated")]
+    public double? StudentWeightAverage { get; init; }
+
     [CommandOption("--batch-classes <P>")]
     [Description("Classes per batch (P), at least 2")]
     [DefaultValue(8)]
@@ -227,6 +231,7 @@ internal sealed class QuickstartSettings : CommandSettings
             TeacherLearningRate = TeacherLr, StudentLearningRate = StudentLr,
             // The calibrated warm-up, shortened for a budget too short to hold it and a decay after it.
             StudentWarmupEpochs = StudentWarmupEpochs ?? (Fast ? 1 : Math.Clamp(studentEpochs - 1, 0, QuickstartOptions.DefaultStudentWarmupEpochs)),
+            StudentWeightAverage = StudentWeightAverage ?? QuickstartOptions.DefaultStudentWeightAverage,
             ClassesPerBatch = BatchClasses, ImagesPerClassInBatch = BatchImagesPerClass,
         };
     }
@@ -260,6 +265,7 @@ internal sealed class QuickstartSettings : CommandSettings
             .Positive("--teacher-lr", o.TeacherLearningRate)
             .Positive("--student-lr", o.StudentLearningRate)
             .InRange("--student-warmup-epochs", o.StudentWarmupEpochs, 0, o.StudentEpochs - 1)
+            .Require(o.StudentWeightAverage is >= 0 and < 1, $"Option --student-weight-average: {o.StudentWeightAverage.ToString(System.Globalization.CultureInfo.InvariantCulture)} is not a decay in [0, 1) (0: no averaging).")
             .AtLeast("--batch-classes", o.ClassesPerBatch, 2)
             .AtLeast("--batch-images-per-class", o.ImagesPerClassInBatch, 2)
             .Device("--device", o.Device);
@@ -313,6 +319,9 @@ internal sealed class QuickstartSettings : CommandSettings
         if (Calibrate && StudentWarmupEpochs is not null)
             check.Fail($"Option --student-warmup-epochs {StudentWarmupEpochs} does not apply to --calibrate: its warm-up stage chooses the students' warm-up " +
                 $"({string.Join(", ", Calibration.CalibrationGrid.WarmupEpochs)} epochs, compared on the baseline).");
+        if (Calibrate && StudentWeightAverage is not null)
+            check.Fail($"Option --student-weight-average {StudentWeightAverage.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)} does not apply to --calibrate: its averaging stage chooses it " +
+                $"({string.Join(", ", Calibration.CalibrationGrid.WeightAverages.Select(Calibration.CalibrationGrid.F))}, compared on the baseline).");
         if (Calibrate && StudentEpochs is not null)
             check.Fail($"Option --student-epochs {StudentEpochs} does not apply to --calibrate: its epochs stage chooses the students' budget " +
                 $"({string.Join(" or ", Calibration.QuickstartCalibration.DefaultBudgets)} epochs, compared on the baseline).");

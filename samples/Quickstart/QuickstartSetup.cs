@@ -165,9 +165,16 @@ internal sealed class QuickstartSetup
         CheckpointDirectory = folder, Resume = true, LoggerFactory = loggers,
     };
 
-    /// <summary>A student's options: those of every run, with <see cref="QuickstartOptions.StudentWarmupEpochs"/> of warm-up.</summary>
+    /// <summary>
+    /// A student's options: those of every run, with <see cref="QuickstartOptions.StudentWarmupEpochs"/> of warm-up and
+    /// the weight averaging of <see cref="QuickstartOptions.StudentWeightAverage"/>.
+    /// </summary>
     public TrainingOptions StudentTrainingOptions(int epochs, double learningRate, string? folder, ILoggerFactory? loggers) =>
-        TrainingOptions(epochs, learningRate, folder, loggers) with { WarmupSteps = Options.StudentWarmupEpochs * Data.Sampler.BatchesPerEpoch };
+        TrainingOptions(epochs, learningRate, folder, loggers) with
+        {
+            WarmupSteps = Options.StudentWarmupEpochs * Data.Sampler.BatchesPerEpoch,
+            WeightAverageDecay = Options.StudentWeightAverage > 0 ? Options.StudentWeightAverage : null,
+        };
 
     /// <summary>
     /// The teacher's options: those of every run, except that a pretrained ImageNet backbone learns at

@@ -27,6 +27,8 @@ internal static class CalibrationGrid
     public const string RelativeStage = "6. relative teacher: lambda (per pair) and metric-loss weight";
     public const string RkdStage = "7. RKD: distance and angle weights and metric-loss weight";
     public const string CombinedStage = "8. absolute + relative together";
+    public const string AveragingStage = "9. student weight averaging (the baseline's; every student averages alike)";
+    public const string AveragedMethodsCheck = "10. the distilled students with the chosen averaging (a check: chooses nothing)";
 
     // The grid is sized to run in about an hour per calibration seed on one idle core: each cell is a full
     // training run, a teacher about 4 minutes, a student 1-3. The teacher's 20 epochs are fixed by the default run's
@@ -68,6 +70,28 @@ internal static class CalibrationGrid
         from epochs in WarmupEpochs
         where epochs < studentEpochs
         select new CalibrationCell(WarmupStage, $"baseline-w{epochs}", CellKind.Baseline, null, o => o with { StudentWarmupEpochs = epochs });
+
+    /// <summary>
+    /// The students' weight averaging (decay of the exponential moving average per step; 0: none), compared on the baseline
+    /// at the chosen budget, rate and warm-up and given to every student, like them. About 23 steps make an epoch of the
+    /// calibration's 30 training classes, so 0.99 averages over the last ~4 epochs and 0.995 over ~9. It comes last
+    /// because it was added after the other stages had been run without it (they were not re-run with it).
+    /// </summary>
+    public static IEnumerable<CalibrationCell> Averaging() =>
+        from decay in WeightAverages
+        select new CalibrationCell(AveragingStage, decay == 0 ? "baseline-no-average" : $"baseline-average{F(decay)}", CellKind.Baseline, null,
+            o => o with { StudentWeightAverage = decay });
+
+    /// <summary>
+    /// The quickstart's distilled students at their chosen options with the chosen averaging: whether they still beat the
+    /// (averaged) baseline on validation, since their weights were chosen without averaging.
+    /// </summary>
+    public static IEnumerable<CalibrationCell> AveragedMethods(QuickstartOptions chosen) =>
+        from method in chosen.Distill
+        select new CalibrationCell(AveragedMethodsCheck, $"{method.Replace('+', '-')}-average{F(chosen.StudentWeightAverage)}", CellKind.Method, method, o => o);
+
+    /// <summary>The decays the averaging stage compares (0: no averaging, what every earlier stage used).</summary>
+    public static readonly IReadOnlyList<double> WeightAverages = [0, 0.99, 0.995];
 
     /// <summary>
     /// lambda 5 and 20 with the student's own metric loss (the paper's sum), and without it. Without the metric loss

@@ -71,7 +71,9 @@ internal sealed class QuickstartCalibration
         chosen = Stage(Relative(), chosen, ct);
         chosen = Stage(Rkd(), chosen, ct);
         var combined = Stage(Combined(chosen), chosen, ct);
-        chosen = chosen with { DistilledMetricWeights = combined.DistilledMetricWeights };
+        chosen = chosen with { DistilledMetricWeights = combined.DistilledMetricWeights, LambdaRelativeCombined = combined.LambdaRelativeCombined };
+        chosen = Stage(Averaging(), chosen, ct);
+        if (chosen.StudentWeightAverage > 0) Stage(AveragedMethods(chosen), chosen, ct, choose: false);
 
         Write(chosen);
         console.MarkupLine($"Chosen: {Markup.Escape(CommandLine(chosen))}");
@@ -79,8 +81,8 @@ internal sealed class QuickstartCalibration
         return 0;
     }
 
-    /// <summary>Scores every cell of a stage and returns the options of the best one.</summary>
-    private QuickstartOptions Stage(IEnumerable<CalibrationCell> cells, QuickstartOptions chosen, CancellationToken ct)
+    /// <summary>Scores every cell of a stage and returns the options of the best one (<paramref name="choose"/> false: a check, nothing is marked or returned).</summary>
+    private QuickstartOptions Stage(IEnumerable<CalibrationCell> cells, QuickstartOptions chosen, CancellationToken ct, bool choose = true)
     {
         var scores = new List<CellScore>();
         foreach (var cell in cells)
@@ -90,7 +92,12 @@ internal sealed class QuickstartCalibration
             scores.Add(new CellScore(cell, options, runs));
         }
         var best = scores.OrderByDescending(s => s.MeanRecallAtOne).ThenByDescending(s => s.MeanMapAtR).First();
-        foreach (var s in scores) table.Add((s.Cell.Stage, s, ReferenceEquals(s, best)));
+        foreach (var s in scores) table.Add((s.Cell.Stage, s, choose && ReferenceEquals(s, best)));
+        if (!choose)
+        {
+            foreach (var s in scores) console.MarkupLine(Markup.Escape($"{s.Cell.Stage}: {s.Cell.Name} (mean validation R@1 {s.MeanRecallAtOne:P1})"));
+            return chosen;
+        }
         console.MarkupLine(Markup.Escape($"{best.Cell.Stage}: {best.Cell.Name} (mean validation R@1 {best.MeanRecallAtOne:P1})"));
         return best.Options;
     }
@@ -152,7 +159,8 @@ internal sealed class QuickstartCalibration
 
     // The warm-up joins the name only when it is not the one every run had before it was calibrated, so those runs are reloaded.
     private static string StudentKey(QuickstartOptions x) => $"student-{x.StudentLoss}-lr{F(x.StudentLearningRate)}-e{x.StudentEpochs}" +
-        (x.StudentWarmupEpochs == UncalibratedWarmupEpochs ? "" : $"-w{x.StudentWarmupEpochs}");
+        (x.StudentWarmupEpochs == UncalibratedWarmupEpochs ? "" : $"-w{x.StudentWarmupEpochs}") +
+        (x.StudentWeightAverage == 0 ? "" : $"-avg{F(x.StudentWeightAverage)}");
 
     private void Write(QuickstartOptions chosen)
     {
@@ -187,14 +195,25 @@ internal sealed class QuickstartCalibration
 
     /// <summary>
     /// Each distilled stage's choice against the baseline at the chosen budget, seed by seed: the calibration's own
-    /// evidence of whether a method helps, before any test class is seen.
+    /// evidence of whether a method helps, before any test class is seen; then, with averaging chosen, the averaged
+    /// students against the averaged baseline.
     /// </summary>
     private void AppendAgainstBaseline(StringBuilder md)
     {
-        var baseline = table.LastOrDefault(t => t.Chosen && t.Score.Cell.Kind == CellKind.Baseline).Score;
-        var methods = table.Where(t => t.Chosen && t.Score.Cell.Kind == CellKind.Method).Select(t => t.Score).ToArray();
-        if (baseline is null || methods.Length == 0) return;
-        md.AppendLine().AppendLine("## Chosen distilled students against the baseline (validation R@1, points)").AppendLine();
+        // The baseline the method stages were trained against: the last one chosen before them (a later stage, averaging, changes every student).
+        int firstMethod = table.FindIndex(t => t.Score.Cell.Kind == CellKind.Method);
+        var baseline = table.Take(firstMethod < 0 ? table.Count : firstMethod).LastOrDefault(t => t.Chosen && t.Score.Cell.Kind == CellKind.Baseline).Score;
+        AppendDeltas(md, "Chosen distilled students against the baseline (validation R@1, points)", baseline,
+            table.Where(t => t.Chosen && t.Score.Cell.Kind == CellKind.Method).Select(t => t.Score).ToArray());
+        var averaged = table.LastOrDefault(t => t.Chosen && t.Stage == AveragingStage).Score;
+        AppendDeltas(md, "The distilled students with the chosen averaging against the averaged baseline (validation R@1, points)", averaged,
+            table.Where(t => t.Stage == AveragedMethodsCheck).Select(t => t.Score).ToArray());
+    }
+
+    private void AppendDeltas(StringBuilder md, string title, CellScore? baseline, IReadOnlyList<CellScore> methods)
+    {
+        if (baseline is null || methods.Count == 0) return;
+        md.AppendLine().AppendLine($"## {title}").AppendLine();
         md.AppendLine($"Baseline: {baseline.Cell.Name}, mean {P(baseline.MeanRecallAtOne)}.").AppendLine();
         md.Append("| method | ").Append(string.Join(" | ", o.CalibrationSeeds.Select(s => $"seed {s}"))).AppendLine(" | mean | above the baseline on |");
         md.Append("|---|").Append(string.Concat(o.CalibrationSeeds.Select(_ => "---:|"))).AppendLine("---:|---:|");
@@ -211,7 +230,7 @@ internal sealed class QuickstartCalibration
     /// <summary>The chosen values as quickstart options.</summary>
     internal static string CommandLine(QuickstartOptions c) => string.Join(" ",
         $"--teacher-loss {c.TeacherLoss} --teacher-lr {F(c.TeacherLearningRate)} --teacher-epochs {c.TeacherEpochs}",
-        $"--student-loss {c.StudentLoss} --student-lr {F(c.StudentLearningRate)} --student-epochs {c.StudentEpochs} --student-warmup-epochs {c.StudentWarmupEpochs}",
+        $"--student-loss {c.StudentLoss} --student-lr {F(c.StudentLearningRate)} --student-epochs {c.StudentEpochs} --student-warmup-epochs {c.StudentWarmupEpochs} --student-weight-average {F(c.StudentWeightAverage)}",
         $"--lambda-absolute {F(c.LambdaAbsolute)} --lambda-relative {F(c.LambdaRelative)} --lambda-relative-combined {F(c.LambdaRelativeCombined)}",
         $"--lambda-rkd-distance {F(c.LambdaRkdDistance)} --lambda-rkd-angle {F(c.LambdaRkdAngle)}",
         $"--distilled-metric-weights {string.Join(",", c.DistilledMetricWeights.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={F(kv.Value)}"))}");

@@ -19,7 +19,7 @@ internal static class Checkpoints
     private static ReadOnlySpan<byte> Magic => "EDCKPT01"u8;
 
     public static void Save(string path, RunState state, nn.Module network, Optimizer optimizer, IReadOnlyList<nn.Module> lossModules,
-        IReadOnlyList<TeacherEmbeddingCache?>? caches = null)
+        IReadOnlyList<TeacherEmbeddingCache?>? caches = null, WeightAverage? average = null)
     {
         ChecksummedFile.Write(path, Magic, stream =>
         {
@@ -44,12 +44,20 @@ internal static class Checkpoints
                 }
                 WriteBlock(w, ms.ToArray());
             }
+            // The averaged weights after the caches (written in the network's own format by swapping them in).
+            w.Write(average is not null);
+            if (average is not null)
+            {
+                average.Swap();
+                try { WriteBlock(w, ModuleBytes(network)); }
+                finally { average.Swap(); }
+            }
         });
     }
 
     /// <summary>Loads a checkpoint into the given objects and returns its run state.</summary>
     public static RunState Load(string path, nn.Module network, Optimizer optimizer, IReadOnlyList<nn.Module> lossModules,
-        IReadOnlyList<TeacherEmbeddingCache?>? caches = null, Device? device = null)
+        IReadOnlyList<TeacherEmbeddingCache?>? caches = null, WeightAverage? average = null, Device? device = null)
     {
         var payload = ChecksummedFile.ReadVerified(path, Magic, "EmbeddingDistillation training checkpoint");
         using var r = new BinaryReader(new MemoryStream(payload.ToArray(), writable: false));
@@ -73,7 +81,7 @@ internal static class Checkpoints
         for (int i = 0; i < count; i++) LoadModule(lossModules[i], ReadBlock(r), path, $"loss module {i}");
         var rng = ReadBlock(r);
         using (var t = torch.tensor(rng, dtype: ScalarType.Byte)) torch.random.set_rng_state(t);
-        if (r.BaseStream.Position == r.BaseStream.Length) return state; // written before teacher caches were saved
+        if (r.BaseStream.Position == r.BaseStream.Length) return RequireNoAverage(state); // written before teacher caches were saved
         int saved = r.ReadInt32();
         for (int i = 0; i < saved; i++)
         {
@@ -90,7 +98,22 @@ internal static class Checkpoints
                 throw new InvalidDataException($"Checkpoint '{path}': {e.Message}", e);
             }
         }
+        bool averaged = r.BaseStream.Position < r.BaseStream.Length && r.ReadBoolean();
+        if (averaged != average is not null)
+            throw new InvalidDataException(averaged
+                ? $"Checkpoint '{path}' was written by a run that averaged its weights; this run does not (TrainingOptions.WeightAverageDecay)."
+                : NoAverage());
+        if (average is not null)
+        {
+            // Load the saved average into the network's tensors, then swap it out: the live weights come back.
+            average.Swap();
+            try { LoadModule(network, ReadBlock(r), path, "averaged network"); }
+            finally { average.Swap(); }
+        }
         return state;
+
+        RunState RequireNoAverage(RunState s) => average is null ? s : throw new InvalidDataException(NoAverage());
+        string NoAverage() => $"Checkpoint '{path}' holds no averaged weights, but this run averages them (TrainingOptions.WeightAverageDecay); resume with the same options or use another checkpoint folder.";
     }
 
     private static byte[] ModuleBytes(nn.Module module)

@@ -151,6 +151,14 @@ public sealed record TrainingOptions
     /// </summary>
     public bool RestoreBestAtEnd { get; init; } = true;
 
+    /// <summary>
+    /// Average the network's weights over the run (Polyak averaging): an exponential moving average of the parameters
+    /// and batch-norm statistics with this decay per step (e.g. 0.99: about the last 100 steps), updated after every
+    /// optimiser step. Validation, best-checkpoint selection and the network the run returns use the average, and
+    /// checkpoints carry it so that a resumed run continues it. Null (default): no averaging, the last weights.
+    /// </summary>
+    public double? WeightAverageDecay { get; init; }
+
     /// <summary>The run's name in logs and errors (default: the network's name).</summary>
     public string? RunName { get; init; }
 
@@ -189,6 +197,7 @@ public sealed record TrainingOptions
         if (StepEpochs < 1) throw new ArgumentOutOfRangeException(nameof(StepEpochs), StepEpochs, "StepEpochs must be >= 1.");
         if (MaxConsecutiveSkippedSteps < 1) throw new ArgumentOutOfRangeException(nameof(MaxConsecutiveSkippedSteps), MaxConsecutiveSkippedSteps, "MaxConsecutiveSkippedSteps must be >= 1.");
         if (!Enum.IsDefined(NonFiniteSteps)) throw new ArgumentOutOfRangeException(nameof(NonFiniteSteps), NonFiniteSteps, "Unknown NonFiniteStepPolicy.");
+        if (WeightAverageDecay is double d && !(d > 0 && d < 1)) throw new ArgumentOutOfRangeException(nameof(WeightAverageDecay), WeightAverageDecay, "WeightAverageDecay must be in (0, 1) when set.");
         if (CheckpointEverySteps < 0) throw new ArgumentOutOfRangeException(nameof(CheckpointEverySteps), CheckpointEverySteps, "CheckpointEverySteps must be >= 0.");
     }
 }

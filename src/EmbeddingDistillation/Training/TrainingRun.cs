@@ -35,6 +35,8 @@ internal sealed class TrainingRun : IDisposable
     private readonly string? _bestPath;
     private readonly TeacherEmbeddingCache? _cache;
     private readonly TeacherEmbeddingCache? _unlabelledCache;
+    /// <summary>The averaged weights (<see cref="TrainingOptions.WeightAverageDecay"/>), or null.</summary>
+    private readonly WeightAverage? _average;
     private readonly IReadOnlyCollection<string> _studentTaps;
     private readonly IReadOnlyCollection<string> _teacherTaps;
     private readonly Stopwatch _clock = new();
@@ -82,9 +84,10 @@ internal sealed class TrainingRun : IDisposable
         TeacherEmbeddingCache Cache(int count) => new(count, objective.TeacherTaps, options.TeacherCacheHalfPrecisionMaps, options.TeacherCacheMaxMapBytes);
         _cache = useCache ? Cache(data.Train.Count) : null;
         _unlabelledCache = useCache && data.Unlabelled is not null ? Cache(data.Unlabelled.Count) : null;
+        _average = options.WeightAverageDecay is double decay ? new WeightAverage(network.Module, decay) : null;
         if (_lastPath is not null && options.Resume && File.Exists(_lastPath))
         {
-            _state = Checkpoints.Load(_lastPath, network.Module, _optimizer, _lossModules, [_cache, _unlabelledCache], _device);
+            _state = Checkpoints.Load(_lastPath, network.Module, _optimizer, _lossModules, [_cache, _unlabelledCache], _average, _device);
             if (_state.Seed != options.Seed)
                 throw new InvalidOperationException($"Checkpoint '{_lastPath}' was written by a run with seed {_state.Seed}, not {options.Seed}; use another checkpoint folder or the same seed.");
             Resumed = true;
@@ -145,9 +148,9 @@ internal sealed class TrainingRun : IDisposable
     /// <summary>Restores the best weights when asked and summarises the run.</summary>
     public TrainingResult Finish()
     {
+        bool restored = false;
         if (!Cancelled && _options.RestoreBestAtEnd && _state.BestEpoch is not null)
         {
-            bool restored = false;
             if (_bestPath is not null && File.Exists(_bestPath))
             {
                 NetworkCheckpoint.LoadModule(_network.Module, _bestPath);
@@ -161,6 +164,8 @@ internal sealed class TrainingRun : IDisposable
             }
             if (restored) TrainerLog.RestoredBest(_logger, _state.BestEpoch.Value, _options.SelectionMetric, _state.BestMetric ?? double.NaN);
         }
+        // Without a selected checkpoint the run returns its averaged weights (a cancelled run keeps the live ones its checkpoint resumes from).
+        if (!Cancelled && !restored) _average?.Swap();
         if (_cache is not null && _teacher is not null) TrainerLog.TeacherCacheFilled(_logger, _cache.FilledCount, _teacher.EmbeddingDimension);
         _network.Module.eval();
         double elapsed = _clock.Elapsed.TotalSeconds;
@@ -176,6 +181,7 @@ internal sealed class TrainingRun : IDisposable
     public void Dispose()
     {
         DisposeBestInMemory();
+        _average?.Dispose();
         _cache?.Dispose();
         _unlabelledCache?.Dispose();
         _optimizer.Dispose();
@@ -204,7 +210,11 @@ internal sealed class TrainingRun : IDisposable
             var gradientNorm = StepHealth.GradientNorm(_trainable, _device);
             if (_options.GradientClipNorm is double clip) StepHealth.Clip(_trainable, gradientNorm, clip);
             reading = StepHealth.Read(value, student.Embedding, teacher?.Embedding, gradientNorm);
-            if (reading.Problem is null) _optimizer.Step();
+            if (reading.Problem is null)
+            {
+                _optimizer.Step();
+                _average?.Update(_state.GlobalStep - _state.SkippedSteps);
+            }
             else
             {
                 _optimizer.ZeroGrad();
@@ -304,20 +314,29 @@ internal sealed class TrainingRun : IDisposable
     {
         if (cancellationToken.IsCancellationRequested) return false;
         IReadOnlyDictionary<string, double> metrics;
+        // With weight averaging the average is validated and, when best, saved; the live weights train on.
+        _average?.Swap();
         try
         {
-            metrics = _data.Validator!.Validate(_network, cancellationToken);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return false;
+            try
+            {
+                metrics = _data.Validator!.Validate(_network, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return false;
+            }
+            finally
+            {
+                _network.Module.train();
+            }
+            _state.PendingValidation = false;
+            RecordValidation(metrics);
         }
         finally
         {
-            _network.Module.train();
+            _average?.Swap();
         }
-        _state.PendingValidation = false;
-        RecordValidation(metrics);
         var last = _state.History[^1];
         _progress?.Report(new TrainingProgress
         {
@@ -369,7 +388,7 @@ internal sealed class TrainingRun : IDisposable
 
     private void SaveCheckpoint()
     {
-        if (_lastPath is not null) Checkpoints.Save(_lastPath, _state, _network.Module, _optimizer, _lossModules, [_cache, _unlabelledCache]);
+        if (_lastPath is not null) Checkpoints.Save(_lastPath, _state, _network.Module, _optimizer, _lossModules, [_cache, _unlabelledCache], _average);
     }
 
     /// <summary>Casts a CPU-loaded float32 batch to the dtype of the network's parameters (float64 networks work too).</summary>

@@ -45,8 +45,13 @@ public sealed class QuickstartCalibrationTests : IDisposable
                           MapAtR: double.Parse(r.Fields[3], CultureInfo.InvariantCulture)))
             .ToList();
         var stages = rows.Select(r => r.Stage).Distinct().ToList();
+        // The averaging stage is chosen on the baseline; when it chooses an average, a check trains the distilled students with it.
+        string averaging = rows.Where(r => r.Stage == CalibrationGrid.AveragingStage).OrderByDescending(r => r.RecallAtOne).ThenByDescending(r => r.MapAtR).First().Name;
+        bool averaged = averaging != "baseline-no-average";
         Assert.Equal([CalibrationGrid.TeacherStage, CalibrationGrid.StudentStage, CalibrationGrid.BudgetStage, CalibrationGrid.WarmupStage, CalibrationGrid.AbsoluteStage,
-                      CalibrationGrid.RelativeStage, CalibrationGrid.RkdStage, CalibrationGrid.CombinedStage], stages);
+                      CalibrationGrid.RelativeStage, CalibrationGrid.RkdStage, CalibrationGrid.CombinedStage, CalibrationGrid.AveragingStage,
+                      .. averaged ? new[] { CalibrationGrid.AveragedMethodsCheck } : []], stages);
+        Assert.Equal(["baseline-no-average", "baseline-average0.99", "baseline-average0.995"], rows.Where(r => r.Stage == CalibrationGrid.AveragingStage).Select(r => r.Name));
         Assert.Equal(["baseline-e4", "baseline-e5"], rows.Where(r => r.Stage == CalibrationGrid.BudgetStage).Select(r => r.Name));
         Assert.Equal(["baseline-w1", "baseline-w3"], rows.Where(r => r.Stage == CalibrationGrid.WarmupStage).Select(r => r.Name));
 
@@ -54,7 +59,7 @@ public sealed class QuickstartCalibrationTests : IDisposable
         var markdown = File.ReadAllText(Path.Combine(_root, "calibration.md"));
         Assert.DoesNotContain("test", markdown.Replace("the test classes were never embedded", ""), StringComparison.OrdinalIgnoreCase);
         var Best = (string stage) => rows.Where(r => r.Stage == stage).OrderByDescending(r => r.RecallAtOne).ThenByDescending(r => r.MapAtR).First();
-        foreach (var stage in stages)
+        foreach (var stage in stages.Where(s => s != CalibrationGrid.AveragedMethodsCheck))
         {
             var cells = rows.Where(r => r.Stage == stage).ToList();
             var best = Best(stage);
@@ -64,7 +69,8 @@ public sealed class QuickstartCalibrationTests : IDisposable
 
         // Each distilled stage's choice is set against the chosen baseline, in points of validation R@1 (one seed here).
         var baseline = Best(CalibrationGrid.WarmupStage);
-        foreach (var stage in stages.SkipWhile(s => s != CalibrationGrid.AbsoluteStage))
+        Assert.All(rows.Where(r => r.Stage == CalibrationGrid.AveragedMethodsCheck), r => Assert.DoesNotContain($"| **{r.Name}** |", markdown)); // a check chooses nothing
+        foreach (var stage in stages.SkipWhile(s => s != CalibrationGrid.AbsoluteStage).TakeWhile(s => s != CalibrationGrid.AveragingStage))
         {
             var best = Best(stage);
             double delta = best.RecallAtOne - baseline.RecallAtOne;
@@ -78,9 +84,12 @@ public sealed class QuickstartCalibrationTests : IDisposable
         var methodRuns = Directory.GetDirectories(Path.Combine(_root, "runs", "seed-3")).Select(Path.GetFileName)
             .Where(n => !n!.StartsWith("student-", StringComparison.Ordinal) && !n.StartsWith("teacher-", StringComparison.Ordinal)).ToList();
         Assert.True(methodRuns.Count >= 15, string.Join(", ", methodRuns));
-        Assert.All(methodRuns, n => Assert.Contains($"-e{budget}{(warmup == "1" ? "" : "-w" + warmup)}-teacher-", n));
+        string decay = averaged ? averaging["baseline-average".Length..] : "0";
+        string trainedAs = $"-e{budget}{(warmup == "1" ? "" : "-w" + warmup)}";
+        Assert.Equal(averaged ? 3 : 0, methodRuns.Count(n => n!.Contains($"{trainedAs}-avg{decay}-teacher-")));
+        Assert.All(methodRuns.Where(n => !n!.Contains("-avg")), n => Assert.Contains($"{trainedAs}-teacher-", n));
         var chosen = JsonDocument.Parse(File.ReadAllText(Path.Combine(_root, "chosen.json"))).RootElement.GetProperty("commandLine").GetString()!;
-        Assert.Contains($"--student-epochs {budget} --student-warmup-epochs {warmup} ", chosen);
+        Assert.Contains($"--student-epochs {budget} --student-warmup-epochs {warmup} --student-weight-average {decay} ", chosen);
 
         // --resume reloads every finished run and writes the same grid.
         trained.Clear();
