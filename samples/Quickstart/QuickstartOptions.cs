@@ -21,6 +21,14 @@ internal sealed record QuickstartOptions
     public int Seed { get; init; } = 7;
     public string Device { get; init; } = "auto";
     public int Threads { get; init; } = Environment.ProcessorCount;
+    /// <summary>
+    /// <c>--parallel-students</c>: students trained at once, each on its own thread with <see cref="ThreadsPerStudent"/>
+    /// libtorch threads (the command line's default on the CPU: one per thread, so every student trains at one thread).
+    /// </summary>
+    public int ParallelStudents { get; init; } = 1;
+
+    /// <summary>The libtorch threads of each student: <see cref="Threads"/> shared by <see cref="ParallelStudents"/>.</summary>
+    public int ThreadsPerStudent => Math.Max(1, Threads / Math.Max(1, ParallelStudents));
 
     // Data: the embedded synthetic fine-grained dataset, split by the paper's protocol.
     public int Classes { get; init; } = 100;
@@ -139,7 +147,7 @@ internal sealed record QuickstartOptions
         .With("--teacher-lr", TeacherLearningRate).With("--student-lr", StudentLearningRate)
         .With("--student-warmup-epochs", StudentWarmupEpochs).With("--student-weight-average", StudentWeightAverage)
         .With("--batch-classes", ClassesPerBatch).With("--batch-images-per-class", ImagesPerClassInBatch)
-        .WithEnvironment("--threads", Threads).WithEnvironment("--device", Device)
+        .WithEnvironment("--threads", Threads).WithEnvironment("--device", Device).WithEnvironment("--parallel-students", ParallelStudents)
         .WithEnvironment("--imagenet-model", ImageNetModel).WithEnvironment("--no-teacher-cache", !TeacherCache);
 
     /// <summary>The relative term's weight in a distilled method: its own alone, the combined one inside a combination.</summary>

@@ -31,6 +31,8 @@ internal sealed class QuickstartRun
     private readonly TrainingRunner runner;
     private readonly List<(string Name, TrainingResult Result)> runs = [];
     private readonly List<string> warnings = [];
+    /// <summary>Serialises the lines of students trained side by side.</summary>
+    private readonly object consoleGate = new();
 
     /// <summary>Creates the run.</summary>
     /// <param name="options">The resolved options.</param>
@@ -90,20 +92,31 @@ internal sealed class QuickstartRun
         else if (o.FreezeTeacher)
             console.MarkupLine("Teacher frozen (--freeze-teacher): not trained.");
         else
-            Train(setup, "teacher", teacher, setup.TeacherObjective(), setup.TeacherTrainingOptions, o.TeacherEpochs, o.TeacherLearningRate, loggerFactory, cancellationToken);
+            runs.Add(("teacher", Train(setup, "teacher", teacher, setup.TeacherObjective(), setup.TeacherTrainingOptions, o.TeacherEpochs, o.TeacherLearningRate, loggerFactory, cancellationToken, runner)));
 
         // 3-4. Students: identical architecture, initialisation, batches, schedule and metric loss; only the
         //      distillation terms differ. The teacher sees the clean (un-augmented) view, so its embeddings are cached.
-        var students = new List<TrainedStudent>();
-        foreach (var variant in (o.Baseline ? new[] { "baseline" } : []).Concat(o.Distill))
+        //      Created one after the other (the same initial weights), trained --parallel-students at a time.
+        var jobs = (o.Baseline ? new[] { "baseline" } : []).Concat(o.Distill).Select(variant =>
         {
             var student = setup.CreateStudent();
             student.Module.to(device);
-            var objective = setup.StudentObjective(variant, teacher);
             string name = variant == "baseline" ? "student-baseline" : $"student-{variant}";
-            var result = Train(setup, name, student, objective, setup.StudentTrainingOptions, o.StudentEpochs, o.StudentLearningRate, loggerFactory, cancellationToken);
-            students.Add(new TrainedStudent(name, variant == "baseline" ? ModelRole.Baseline : ModelRole.Distilled, student, result.BestMetric));
-        }
+            return (Name: name, Role: variant == "baseline" ? ModelRole.Baseline : ModelRole.Distilled, Network: student, Objective: setup.StudentObjective(variant, teacher));
+        }).ToArray();
+        var studentResults = new TrainingResult[jobs.Length];
+        int parallel = Math.Min(o.ParallelStudents, jobs.Length);
+        if (parallel > 1)
+            console.MarkupLine($"Training the {jobs.Length} students {parallel} at a time, {o.ThreadsPerStudent} thread(s) each (--parallel-students).");
+        void TrainStudents(TrainingRunner studentRunner) => ParallelRuns.Run(jobs.Length, parallel, o.ThreadsPerStudent, (i, ct) =>
+            studentResults[i] = Train(setup, jobs[i].Name, jobs[i].Network, jobs[i].Objective, setup.StudentTrainingOptions, o.StudentEpochs, o.StudentLearningRate, loggerFactory, ct, studentRunner),
+            cancellationToken);
+        // The console's bars cannot be drawn twice at once: parallel runs share one display.
+        if (parallel > 1 && ReferenceEquals(runner, ConsoleProgress.Runner)) ConsoleProgress.Shared(TrainStudents);
+        else TrainStudents(runner);
+        torch.set_num_threads(o.Threads); // the workers' setting may reach libraries that keep one for the process (MKL)
+        runs.AddRange(jobs.Select((j, i) => (j.Name, studentResults[i]))); // in the students' order, whichever finished first
+        var students = jobs.Select((j, i) => new TrainedStudent(j.Name, j.Role, j.Network, studentResults[i].BestMetric)).ToList();
 
         // 5. Evaluation on the held-out test classes, and cost.
         var results = new List<ModelResult> { Evaluate("teacher", ModelRole.Teacher, teacher, test, cancellationToken) };
@@ -130,28 +143,28 @@ internal sealed class QuickstartRun
         return results;
     }
 
-    /// <summary>Trains one run in its folder, or reloads it when an earlier session finished it.</summary>
+    /// <summary>Trains one run in its folder, or reloads it when an earlier session finished it (safe to call from several threads at once).</summary>
     private TrainingResult Train(QuickstartSetup setup, string name, IEmbeddingNetwork network, TrainingObjective objective,
-        Func<int, double, string?, ILoggerFactory?, TrainingOptions> trainingOptions, int epochs, double learningRate, ILoggerFactory loggers, CancellationToken ct)
+        Func<int, double, string?, ILoggerFactory?, TrainingOptions> trainingOptions, int epochs, double learningRate, ILoggerFactory loggers, CancellationToken ct,
+        TrainingRunner trainingRunner)
     {
         var folder = new RunFolder(Path.Combine(o.Report, "checkpoints", name));
         TrainingResult result;
         if (folder.IsFinished)
         {
             result = folder.LoadFinished(network);
-            console.MarkupLine($"  {name}: finished in an earlier session, reloaded from {Markup.Escape(folder.Path)} (not retrained).");
+            lock (consoleGate) console.MarkupLine($"  {name}: finished in an earlier session, reloaded from {Markup.Escape(folder.Path)} (not retrained).");
         }
         else
         {
             var options = trainingOptions(epochs, learningRate, folder.Path, loggers) with { Resume = o.Resume };
-            result = runner(name, progress => _trainer.Fit(network, objective, setup.Data, options, progress, ct));
+            result = trainingRunner(name, progress => _trainer.Fit(network, objective, setup.Data, options, progress, ct));
             if (result.Cancelled)
                 throw new OperationCanceledException($"{name} stopped after step {result.Steps}; its checkpoint is in {folder.Path}.", ct);
             folder.MarkFinished(network, result, $"{name}: {epochs} epochs, lr {learningRate}");
-            console.MarkupLine($"  {name}: {result.Steps} steps in {result.Elapsed:mm\\:ss} ({result.ImagesPerSecond:F0} img/s){(result.Resumed ? " after resuming from its checkpoint" : "")}, " +
+            lock (consoleGate) console.MarkupLine($"  {name}: {result.Steps} steps in {result.Elapsed:mm\\:ss} ({result.ImagesPerSecond:F0} img/s){(result.Resumed ? " after resuming from its checkpoint" : "")}, " +
                 $"best validation R@1 {result.BestMetric:P1} after epoch {result.BestEpoch}");
         }
-        runs.Add((name, result));
         return result;
     }
 
