@@ -111,9 +111,7 @@ internal sealed class QuickstartRun
         void TrainStudents(TrainingRunner studentRunner) => ParallelRuns.Run(jobs.Length, parallel, o.ThreadsPerStudent, (i, ct) =>
             studentResults[i] = Train(setup, jobs[i].Name, jobs[i].Network, jobs[i].Objective, setup.StudentTrainingOptions, o.StudentEpochs, o.StudentLearningRate, loggerFactory, ct, studentRunner),
             cancellationToken);
-        // The console's bars cannot be drawn twice at once: parallel runs share one display.
-        if (parallel > 1 && ReferenceEquals(runner, ConsoleProgress.Runner)) ConsoleProgress.Shared(TrainStudents);
-        else TrainStudents(runner);
+        ConsoleProgress.ForParallel(runner, parallel, TrainStudents);
         torch.set_num_threads(o.Threads); // the workers' setting may reach libraries that keep one for the process (MKL)
         runs.AddRange(jobs.Select((j, i) => (j.Name, studentResults[i]))); // in the students' order, whichever finished first
         var students = jobs.Select((j, i) => new TrainedStudent(j.Name, j.Role, j.Network, studentResults[i].BestMetric)).ToList();

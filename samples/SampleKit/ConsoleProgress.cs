@@ -67,6 +67,17 @@ public static class ConsoleProgress
             }));
     }
 
+    /// <summary>
+    /// Runs <paramref name="body"/> with a runner that <paramref name="parallel"/> threads may call at once: the console's
+    /// own runner becomes <see cref="Shared"/> (its bars cannot be drawn twice at once); another runner (a test's) is
+    /// passed through as it is.
+    /// </summary>
+    public static void ForParallel(TrainingRunner runner, int parallel, Action<TrainingRunner> body)
+    {
+        if (parallel > 1 && ReferenceEquals(runner, Runner)) Shared(body);
+        else body(runner);
+    }
+
     private static bool Interactive => !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
 
     /// <summary>A line per quarter of the run and per validation (thread-safe: one <c>Console.WriteLine</c> per line).</summary>

@@ -85,12 +85,19 @@ internal sealed class QuickstartCalibration
     private QuickstartOptions Stage(IEnumerable<CalibrationCell> cells, QuickstartOptions chosen, CancellationToken ct, bool choose = true)
     {
         var scores = new List<CellScore>();
+        // A configuration's seeds train side by side (--parallel-students, one thread each by default): each seed has
+        // its own dataset and run folder, and a one-thread run's weights do not depend on what runs beside it.
+        int parallel = Math.Min(o.ParallelStudents, o.CalibrationSeeds.Count);
         foreach (var cell in cells)
         {
             var options = cell.Apply(chosen);
-            var runs = o.CalibrationSeeds.Select(seed => Score(cell, options with { Seed = seed }, ct)).ToArray();
+            var prepared = o.CalibrationSeeds.Select(seed => Prepare(cell, options with { Seed = seed }, ct)).ToArray();
+            var runs = new SeedScore[prepared.Length];
+            ConsoleProgress.ForParallel(runner, parallel, seedRunner => ParallelRuns.Run(runs.Length, parallel, o.ThreadsPerStudent,
+                (i, token) => runs[i] = Score(prepared[i], seedRunner, token), ct));
             scores.Add(new CellScore(cell, options, runs));
         }
+        torch.set_num_threads(o.Threads); // the workers' setting may reach libraries that keep one for the process (MKL)
         var best = scores.OrderByDescending(s => s.MeanRecallAtOne).ThenByDescending(s => s.MeanMapAtR).First();
         foreach (var s in scores) table.Add((s.Cell.Stage, s, choose && ReferenceEquals(s, best)));
         if (!choose)
@@ -102,19 +109,34 @@ internal sealed class QuickstartCalibration
         return best.Options;
     }
 
-    /// <summary>Trains (or reloads) one configuration on one seed and reads its validation at the best epoch.</summary>
-    private SeedScore Score(CalibrationCell cell, QuickstartOptions options, CancellationToken ct)
+    /// <summary>One configuration on one seed, built and ready to train (or reload).</summary>
+    private sealed record PreparedRun(QuickstartSetup Setup, string Name, CellKind Kind, IEmbeddingNetwork Network, TrainingObjective Objective);
+
+    /// <summary>
+    /// Builds one configuration's network and objective on one seed, on the calling thread: they seed torch's one global
+    /// generator and draw from it (initial weights, proxies), and so does every training run as it starts, so all of a
+    /// stage's cells are built before any of them trains side by side. A distilled cell's teacher is reloaded here (or,
+    /// if its stage never trained it, trained here, alone).
+    /// </summary>
+    private PreparedRun Prepare(CalibrationCell cell, QuickstartOptions options, CancellationToken ct)
     {
-        var setup = setups[options.Seed];
-        var s = setup.WithOptions(options);
+        var s = setups[options.Seed].WithOptions(options);
         string name = RunName(cell, options);
-        var result = cell.Kind == CellKind.Teacher
-            ? Train(s, name, s.CreateTeacher(), s.TeacherObjective(), s.TrainingOptions, options.TeacherEpochs, options.TeacherLearningRate, ct)
-            : Train(s, name, s.CreateStudent(),
-                cell.Kind == CellKind.Baseline ? s.StudentObjective("baseline", null) : s.StudentObjective(cell.Method!, Teacher(s, options, ct)),
-                s.StudentTrainingOptions, options.StudentEpochs, options.StudentLearningRate, ct);
+        if (cell.Kind == CellKind.Teacher) return new PreparedRun(s, name, cell.Kind, s.CreateTeacher(), s.TeacherObjective());
+        var student = s.CreateStudent();
+        var objective = cell.Kind == CellKind.Baseline ? s.StudentObjective("baseline", null) : s.StudentObjective(cell.Method!, Teacher(s, options, ct));
+        return new PreparedRun(s, name, cell.Kind, student, objective);
+    }
+
+    /// <summary>Trains (or reloads) a prepared run and reads its validation at the best epoch (safe side by side).</summary>
+    private SeedScore Score(PreparedRun p, TrainingRunner runner, CancellationToken ct)
+    {
+        var x = p.Setup.Options;
+        var result = p.Kind == CellKind.Teacher
+            ? Train(p.Setup, p.Name, p.Network, p.Objective, p.Setup.TrainingOptions, x.TeacherEpochs, x.TeacherLearningRate, runner, ct)
+            : Train(p.Setup, p.Name, p.Network, p.Objective, p.Setup.StudentTrainingOptions, x.StudentEpochs, x.StudentLearningRate, runner, ct);
         var best = result.Validations.Last(v => v.Epoch == result.BestEpoch).Metrics;
-        return new SeedScore(options.Seed, best["recall@1"], best["map@r"], result.BestEpoch ?? 0, result.Elapsed.TotalSeconds);
+        return new SeedScore(x.Seed, best["recall@1"], best["map@r"], result.BestEpoch ?? 0, result.Elapsed.TotalSeconds);
     }
 
     /// <summary>The chosen teacher of this seed, as trained by its teacher cell.</summary>
@@ -123,13 +145,13 @@ internal sealed class QuickstartCalibration
         var teacher = s.CreateTeacher();
         var folder = RunFolderOf(TeacherKey(options), options.Seed);
         if (!folder.IsFinished)
-            Train(s, TeacherKey(options), teacher, s.TeacherObjective(), s.TrainingOptions, options.TeacherEpochs, options.TeacherLearningRate, ct);
+            Train(s, TeacherKey(options), teacher, s.TeacherObjective(), s.TrainingOptions, options.TeacherEpochs, options.TeacherLearningRate, runner, ct);
         else folder.LoadFinished(teacher);
         return teacher;
     }
 
     private TrainingResult Train(QuickstartSetup s, string name, IEmbeddingNetwork network, TrainingObjective objective,
-        Func<int, double, string?, ILoggerFactory?, TrainingOptions> trainingOptions, int epochs, double lr, CancellationToken ct)
+        Func<int, double, string?, ILoggerFactory?, TrainingOptions> trainingOptions, int epochs, double lr, TrainingRunner runner, CancellationToken ct)
     {
         var folder = RunFolderOf(name, s.Options.Seed);
         if (folder.IsFinished) return folder.LoadFinished(network);

@@ -99,6 +99,27 @@ public sealed class QuickstartCalibrationTests : IDisposable
         Assert.Equal(DropSeconds(csv), DropSeconds(File.ReadAllText(Path.Combine(_root, "calibration-grid.csv"))));
     }
 
+    [Fact]
+    public void TwoSeedsSideBySideWriteTheGridOfTwoSeedsOneAfterTheOther()
+    {
+        int threads = torch.get_num_threads();
+        var quiet = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
+        string Grid(string report) => string.Join("\n", DropSeconds(File.ReadAllText(Path.Combine(_root, report, "calibration-grid.csv"))));
+        try
+        {
+            var twoSeeds = Tiny() with { CalibrationSeeds = [3, 4], StudentEpochs = 1 };
+            Assert.Equal(0, new QuickstartCalibration(twoSeeds with { Report = Path.Combine(_root, "parallel"), Threads = 2, ParallelStudents = 2 },
+                quiet, (_, train) => train(null), [2, 3]).Execute(CancellationToken.None));
+            Assert.Equal(0, new QuickstartCalibration(twoSeeds with { Report = Path.Combine(_root, "sequential"), Threads = 1, ParallelStudents = 1 },
+                quiet, (_, train) => train(null), [2, 3]).Execute(CancellationToken.None));
+            Assert.Equal(Grid("sequential"), Grid("parallel"));
+        }
+        finally
+        {
+            torch.set_num_threads(threads);
+        }
+    }
+
     /// <summary>The grid without its last column (each run's training time, which a reloaded run keeps but a test should not rely on).</summary>
     private static string[] DropSeconds(string csv) =>
         csv.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l[..l.LastIndexOf(',')]).ToArray();
