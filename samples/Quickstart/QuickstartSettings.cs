@@ -26,7 +26,7 @@ internal sealed class QuickstartSettings : CommandSettings
     public string? Seeds { get; init; }
 
     [CommandOption("--calibrate")]
-    [Description("Instead of the quickstart: choose its defaults on validation classes only, over --calibration-seeds (default 1,5; about an hour per seed on one idle core; docs/quickstart.md). Report default: quickstart-calibration")]
+    [Description("Instead of the quickstart: choose its defaults on validation classes only, over --calibration-seeds (default 1,5, side by side; about an hour per seed on one idle core; docs/quickstart.md). Report default: quickstart-calibration")]
     public bool Calibrate { get; init; }
 
     [CommandOption("--calibration-seeds <LIST>")]
@@ -62,7 +62,7 @@ internal sealed class QuickstartSettings : CommandSettings
     public int? Threads { get; init; }
 
     [CommandOption("--parallel-students <N>")]
-    [Description("Students trained at once, each with --threads / N threads (default on the CPU: --threads, every student at one thread, which small networks use best; with CUDA: 1). Changes only the last bits of the results, as --threads does")]
+    [Description("Students trained at once (--calibrate: the seeds of a configuration), each with --threads / N threads (default on the CPU: --threads, every student at one thread, which small networks use best; with CUDA: 1). Changes only the last bits of the results, as --threads does")]
     public int? ParallelStudents { get; init; }
 
     [CommandOption("--classes <N>")]
