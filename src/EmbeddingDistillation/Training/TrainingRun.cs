@@ -313,23 +313,13 @@ internal sealed class TrainingRun : IDisposable
     private bool Validate(CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested) return false;
-        IReadOnlyDictionary<string, double> metrics;
         // With weight averaging the average is validated and, when best, saved; the live weights train on.
+        IReadOnlyDictionary<string, double>? metrics;
         _average?.Swap();
         try
         {
-            try
-            {
-                metrics = _data.Validator!.Validate(_network, cancellationToken);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return false;
-            }
-            finally
-            {
-                _network.Module.train();
-            }
+            metrics = RunValidator(cancellationToken);
+            if (metrics is null) return false;
             _state.PendingValidation = false;
             RecordValidation(metrics);
         }
@@ -346,6 +336,23 @@ internal sealed class TrainingRun : IDisposable
             Validation = metrics,
         });
         return true;
+    }
+
+    /// <summary>The validator's metrics of the network as it is now, or null when cancellation stopped it.</summary>
+    private IReadOnlyDictionary<string, double>? RunValidator(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return _data.Validator!.Validate(_network, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+        finally
+        {
+            _network.Module.train();
+        }
     }
 
     private void RecordValidation(IReadOnlyDictionary<string, double> metrics)
