@@ -34,4 +34,23 @@ public class QuickstartObjectiveTests
         Assert.Equal(10.0, o.LambdaRelativeCombined);
         Assert.Equal(["absolute", "relative", "absolute+relative"], o.Distill);
     }
+
+    /// <summary>
+    /// The command line's defaults are exactly what the committed calibration chose (docs/quickstart-calibration/chosen.json):
+    /// a default changed without calibrating, or a calibration committed without its defaults, fails here.
+    /// </summary>
+    [Fact]
+    public void CommandLineDefaultsEqualTheCommittedCalibrationsChoice()
+    {
+        string? path = null;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null && path is null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "docs", "quickstart-calibration", "chosen.json");
+            if (File.Exists(candidate)) path = candidate;
+        }
+        Assert.True(path is not null, "docs/quickstart-calibration/chosen.json not found above " + AppContext.BaseDirectory);
+        var chosen = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path!)).RootElement.GetProperty("commandLine").GetString()!;
+        var defaults = new QuickstartSettings().Resolve();
+        Assert.Equal(chosen, EmbeddingDistillation.Samples.Quickstart.Calibration.QuickstartCalibration.CommandLine(defaults));
+    }
 }
