@@ -105,7 +105,7 @@ internal sealed class QuickstartRun
             return (Name: name, Role: variant == "baseline" ? ModelRole.Baseline : ModelRole.Distilled, Network: student, Objective: setup.StudentObjective(variant, teacher));
         }).ToArray();
         var studentResults = new TrainingResult[jobs.Length];
-        int parallel = Math.Min(o.ParallelStudents, jobs.Length);
+        int parallel = Math.Max(1, Math.Min(o.ParallelStudents, jobs.Length)); // a run without students (a teacher alone) still runs
         if (parallel > 1)
             console.MarkupLine($"Training the {jobs.Length} students {parallel} at a time, {o.ThreadsPerStudent} thread(s) each (--parallel-students).");
         void TrainStudents(TrainingRunner studentRunner) => ParallelRuns.Run(jobs.Length, parallel, o.ThreadsPerStudent, (i, ct) =>
