@@ -1,3 +1,4 @@
+using EmbeddingDistillation.Networks;
 using System.ComponentModel;
 using EmbeddingDistillation.Samples.CommandLine;
 using Spectre.Console;
@@ -242,8 +243,15 @@ internal sealed class QuickstartSettings : CommandSettings
         };
     }
 
-    /// <summary>The run will use the CPU (asks libtorch only for <c>auto</c>).</summary>
-    private bool OnCpu => Device == "cpu" || (Device == "auto" && !TorchSharp.torch.cuda.is_available());
+    /// <summary>The run will use the CPU, by the library's own rule (<see cref="Devices.Pick"/>); a bad --device is Validate's to report.</summary>
+    private bool OnCpu
+    {
+        get
+        {
+            try { return Devices.Pick(Device).type == TorchSharp.DeviceType.CPU; }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException) { return false; }
+        }
+    }
 
     public override ValidationResult Validate()
     {
