@@ -159,9 +159,9 @@ internal sealed class QuickstartSettings : CommandSettings
     public double LambdaRelative { get; init; } = 1.0;
 
     [CommandOption("--lambda-relative-combined <X>")]
-    [Description("Weight of the relative term per pair inside absolute+relative (default 10, as calibrated with the combination)")]
-    [DefaultValue(10.0)]
-    public double LambdaRelativeCombined { get; init; } = 10.0;
+    [Description("Weight of the relative term per pair inside absolute+relative (default 1, as calibrated with the combination)")]
+    [DefaultValue(1.0)]
+    public double LambdaRelativeCombined { get; init; } = 1.0;
 
     [CommandOption("--lambda-rkd-distance <X>")]
     [DefaultValue(1.0)]
@@ -172,7 +172,7 @@ internal sealed class QuickstartSettings : CommandSettings
     public double LambdaRkdAngle { get; init; } = 2.0;
 
     [CommandOption("--distilled-metric-weights <LIST>")]
-    [Description("Weight of the students' own metric loss per distilled method, e.g. absolute=0,relative=0 for the teacher terms alone (unlisted: 1; the baseline always 1). Default: absolute=0 (the absolute term alone), 1 for the others (the paper's sum), as calibrated")]
+    [Description("Weight of the students' own metric loss per distilled method, e.g. absolute=0,relative=0 for the teacher terms alone (unlisted: 1; the baseline always 1). Default: 1 for every method (the paper's sum), as calibrated")]
     [DefaultValue(QuickstartOptions.CalibratedMetricWeights)]
     public string DistilledMetricWeights { get; init; } = QuickstartOptions.CalibratedMetricWeights;
 
@@ -181,7 +181,7 @@ internal sealed class QuickstartSettings : CommandSettings
     public int? TeacherEpochs { get; init; }
 
     [CommandOption("--student-epochs <N>")]
-    [Description("Epochs of every student (default 45; --fast 4)")]
+    [Description("Epochs of every student (default 60, as calibrated; --fast 4)")]
     public int? StudentEpochs { get; init; }
 
     [CommandOption("--teacher-lr <X>")]
@@ -213,7 +213,7 @@ internal sealed class QuickstartSettings : CommandSettings
     /// <summary>The options of the run: explicit values, else the <c>--fast</c> or the full-run defaults.</summary>
     public QuickstartOptions Resolve()
     {
-        int studentEpochs = StudentEpochs ?? (Fast ? 4 : 45);
+        int studentEpochs = StudentEpochs ?? (Fast ? 4 : QuickstartOptions.DefaultStudentEpochs);
         int threads = Threads ?? Environment.ProcessorCount;
         return new()
         {

@@ -6,7 +6,7 @@ namespace EmbeddingDistillation.Tests.Samples;
 
 /// <summary>
 /// The students' objectives: the relative term weighs <c>--lambda-relative</c> when it trains alone and
-/// <c>--lambda-relative-combined</c> inside absolute+relative (calibrated apart: 1 and 10 by default).
+/// <c>--lambda-relative-combined</c> inside absolute+relative (calibrated apart; both 1 by default).
 /// </summary>
 public class QuickstartObjectiveTests
 {
@@ -31,7 +31,7 @@ public class QuickstartObjectiveTests
     {
         var o = new QuickstartOptions();
         Assert.Equal(1.0, o.LambdaRelative);
-        Assert.Equal(10.0, o.LambdaRelativeCombined);
+        Assert.Equal(1.0, o.LambdaRelativeCombined);
         Assert.Equal(["absolute", "relative", "absolute+relative"], o.Distill);
     }
 
