@@ -23,8 +23,9 @@ public static class ScratchRecipe
     // calibration (student rate 3e-2, 45 epochs, absolute 5 and relative 100 with the metric loss) scored higher on
     // validation classes at 64 px (docs/paper.md, "Recipes"), but with it PaperRecipeTests' 48-px check failed (the
     // absolute student far below the baseline), so these values stay until smaller sets train stably with the new ones.
-    // Its later ones (a 5-epoch warm-up of every student, relative 1 alone and 10 beside absolute, RKD 1 / 2) have not
-    // been checked at pipeline size.
+    // Its later ones (a 5-epoch warm-up of every student, relative 1 alone and 10 beside absolute, RKD 1 / 2; then
+    // 60 epochs, absolute with the metric loss, relative 1 beside absolute, weight averaging 0.99) have not been
+    // checked at pipeline size.
     public const string TeacherLoss = "proxy-anchor";
     public const double TeacherLearningRate = 1e-3;
     public const int TeacherEpochs = 20;

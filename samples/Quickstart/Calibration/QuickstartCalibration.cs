@@ -61,8 +61,9 @@ internal sealed class QuickstartCalibration
         console.MarkupLine($"[bold]Quickstart calibration[/] on seeds {string.Join(", ", o.CalibrationSeeds)}: validation classes only, the test classes are never embedded.");
         foreach (var seed in o.CalibrationSeeds) setups[seed] = QuickstartSetup.Create(o with { Seed = seed });
 
-        // The rates are compared at the shortest budget and the first warm-up: the later stages choose both.
-        var chosen = o with { StudentEpochs = budgets[0], StudentWarmupEpochs = UncalibratedWarmupEpochs };
+        // The rates are compared at the shortest budget and the first warm-up, without weight averaging: the later
+        // stages choose all three, so the grid never depends on the defaults a previous calibration set.
+        var chosen = o with { StudentEpochs = budgets[0], StudentWarmupEpochs = UncalibratedWarmupEpochs, StudentWeightAverage = 0 };
         chosen = Stage(Teachers(), chosen, ct);
         chosen = Stage(Students(), chosen, ct);
         chosen = Stage(Budget(budgets), chosen, ct);
