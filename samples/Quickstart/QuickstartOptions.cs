@@ -131,6 +131,13 @@ internal sealed record QuickstartOptions
     /// What <c>--resume</c> compares, by option name: every option that changes the results, and (warn only) the
     /// thread count and device, which change only their last bits.
     /// </summary>
+    /// <summary>
+    /// A value the calibration's grid sets in every cell it trains (losses, rates, budget, warm-up, averaging, lambdas,
+    /// metric weights): recorded as none for <c>--calibrate</c>, so a calibration folder stays resumable after the
+    /// defaults change to what it chose.
+    /// </summary>
+    private object? Grid(object value) => Calibrate ? null : value;
+
     public RunSettings RunSettings() => new RunSettings { Sample = "quickstart" }
         .With("--fast", Fast).With("--seed", Seed).With("--calibrate", Calibrate)
         .With("--calibration-seeds", Calibrate ? string.Join(",", CalibrationSeeds) : "").With("--seeds", string.Join(",", Seeds))
@@ -139,15 +146,15 @@ internal sealed record QuickstartOptions
         .With("--teacher", Teacher).With("--teacher-weights", TeacherWeights).With("--teacher-base-width", TeacherBaseWidth)
         .With("--freeze-teacher", FreezeTeacher).With("--teacher-image-size", ImageNetTeacher ? TeacherImageSize : null)
         .With("--teacher-small-stem", TeacherSmallStem).With("--student", Student).With("--student-standard-stem", !StudentSmallStem)
-        .With("--embedding-dim", EmbeddingDim).With("--teacher-loss", TeacherLoss).With("--student-loss", StudentLoss)
-        .With("--lambda-absolute", LambdaAbsolute).With("--lambda-relative", LambdaRelative)
-        .With("--lambda-relative-combined", LambdaRelativeCombined)
-        .With("--lambda-rkd-distance", LambdaRkdDistance).With("--lambda-rkd-angle", LambdaRkdAngle)
-        .With("--distilled-metric-weights", string.Join(",", DistilledMetricWeights.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}")))
+        .With("--embedding-dim", EmbeddingDim).With("--teacher-loss", Grid(TeacherLoss)).With("--student-loss", Grid(StudentLoss))
+        .With("--lambda-absolute", Grid(LambdaAbsolute)).With("--lambda-relative", Grid(LambdaRelative))
+        .With("--lambda-relative-combined", Grid(LambdaRelativeCombined))
+        .With("--lambda-rkd-distance", Grid(LambdaRkdDistance)).With("--lambda-rkd-angle", Grid(LambdaRkdAngle))
+        .With("--distilled-metric-weights", Grid(string.Join(",", DistilledMetricWeights.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}"))))
         .With("--distill", Distill.Count == 0 ? "none" : string.Join(",", Distill)).With("--no-baseline", !Baseline)
-        .With("--teacher-epochs", TeacherEpochs).With("--student-epochs", StudentEpochs)
-        .With("--teacher-lr", TeacherLearningRate).With("--student-lr", StudentLearningRate)
-        .With("--student-warmup-epochs", StudentWarmupEpochs).With("--student-weight-average", StudentWeightAverage)
+        .With("--teacher-epochs", TeacherEpochs).With("--student-epochs", Grid(StudentEpochs))
+        .With("--teacher-lr", Grid(TeacherLearningRate)).With("--student-lr", Grid(StudentLearningRate))
+        .With("--student-warmup-epochs", Grid(StudentWarmupEpochs)).With("--student-weight-average", Grid(StudentWeightAverage))
         .With("--batch-classes", ClassesPerBatch).With("--batch-images-per-class", ImagesPerClassInBatch)
         .WithEnvironment("--threads", Threads).WithEnvironment("--device", Device).WithEnvironment("--parallel-students", ParallelStudents)
         .WithEnvironment("--imagenet-model", ImageNetModel).WithEnvironment("--no-teacher-cache", !TeacherCache);

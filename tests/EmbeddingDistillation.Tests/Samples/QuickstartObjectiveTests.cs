@@ -39,6 +39,21 @@ public class QuickstartObjectiveTests
     /// The command line's defaults are exactly what the committed calibration chose (docs/quickstart-calibration/chosen.json):
     /// a default changed without calibrating, or a calibration committed without its defaults, fails here.
     /// </summary>
+    /// <summary>
+    /// A calibration sets the losses, rates, budget, warm-up, averaging, lambdas and metric weights of every cell itself,
+    /// so their defaults do not reach it: a calibration folder stays resumable after the defaults become its choice.
+    /// </summary>
+    [Fact]
+    public void TheCalibrationsResumeCheckIgnoresTheDefaultsItCalibrates()
+    {
+        var before = new QuickstartOptions { Calibrate = true, CalibrationSeeds = [1, 5], StudentEpochs = 45, StudentWeightAverage = 0, LambdaRelativeCombined = 10, LambdaAbsolute = 3, StudentLearningRate = 0.01 };
+        var after = new QuickstartOptions { Calibrate = true, CalibrationSeeds = [1, 5] };
+        Assert.Empty(before.RunSettings().CheckResume(after.RunSettings(), "calibration"));
+        // The dataset is not calibrated: it still counts, and so do the options of an ordinary run.
+        Assert.ThrowsAny<Exception>(() => before.RunSettings().CheckResume((after with { Classes = 90 }).RunSettings(), "calibration"));
+        Assert.ThrowsAny<Exception>(() => (before with { Calibrate = false }).RunSettings().CheckResume((after with { Calibrate = false }).RunSettings(), "run"));
+    }
+
     [Fact]
     public void CommandLineDefaultsEqualTheCommittedCalibrationsChoice()
     {
