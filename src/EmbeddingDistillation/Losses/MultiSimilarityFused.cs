@@ -33,6 +33,7 @@ internal static class MultiSimilarityFused
         var minusAlpha = T.CreateTruncating(-o.Alpha);
         var beta = T.CreateTruncating(o.Beta);
         var withGradient = weights is not null;
+        var members = FusedPairwise.ClassMembers(y);
         var sum = FusedPairwise.ForRows(n, (start, end) =>
         {
             var s = FusedPairwise.Elements<T>(sTensor);
@@ -43,14 +44,17 @@ internal static class MultiSimilarityFused
             {
                 var row = i * n;
                 var yi = y[i];
+                // The hardest positive (a scan of the anchor's class) and the hardest negative (a vectorised maximum
+                // over the row with the anchor's class masked out): the mining thresholds.
                 var minPos = T.PositiveInfinity;
-                var maxNeg = T.NegativeInfinity;
-                for (var j = 0; j < n; j++)
+                var same = members[i];
+                s.Slice(row, n).CopyTo(e);
+                foreach (var j in same)
                 {
-                    var v = s[row + j];
-                    if (y[j] != yi) maxNeg = T.Max(maxNeg, v);
-                    else if (j != i) minPos = T.Min(minPos, v);
+                    if (j != i) minPos = T.Min(minPos, e[j]);
+                    e[j] = T.NegativeInfinity;
                 }
+                var maxNeg = FusedPairwise.Maximum<T>(e);
                 // Mining, then the kept terms exp(-alpha (S - lambda)) and exp(beta (S - lambda)).
                 double posSum = 0, negSum = 0;
                 bool anyPos = false, anyNeg = false;

@@ -37,29 +37,32 @@ internal static class TripletBatchHardFused
         var negIndex = new int[n];
         var posTies = new int[n];
         var negTies = new int[n];
+        var members = FusedPairwise.ClassMembers(y);
         FusedPairwise.ForRows(n, (start, end) =>
         {
             var d2 = FusedPairwise.Elements<T>(d2Tensor);
             var d = new T[n];
+            // W is sparse: its rows are cleared here, in parallel, before the pass below adds the selected pairs.
+            if (weights is not null) FusedPairwise.Elements<T>(weights).Slice(start * n, (end - start) * n).Clear();
             for (var i = start; i < end; i++)
             {
                 FusedPairwise.RowDistances<T>(d2.Slice(i * n, n), d, Span<T>.Empty, clamp);
-                T maxP = T.Zero, minN = T.Zero;
-                bool hasP = false, hasN = false;
-                int ip = 0, iN = 0, cp = 0, cn = 0;
-                var yi = y[i];
-                for (var j = 0; j < n; j++)
+                // The hardest positive: a scan of the anchor's class (ascending, so the first of tied entries is kept).
+                T maxP = T.Zero;
+                bool hasP = false;
+                int ip = 0, cp = 0;
+                var same = members[i];
+                foreach (var j in same)
                 {
+                    if (j == i) continue;
                     var dj = d[j];
-                    if (y[j] == yi)
-                    {
-                        if (j == i) continue;
-                        if (!hasP || dj > maxP) { maxP = dj; hasP = true; ip = j; cp = 1; }
-                        else if (dj == maxP) cp++;
-                    }
-                    else if (!hasN || dj < minN) { minN = dj; hasN = true; iN = j; cn = 1; }
-                    else if (dj == minN) cn++;
+                    if (!hasP || dj > maxP) { maxP = dj; hasP = true; ip = j; cp = 1; }
+                    else if (dj == maxP) cp++;
                 }
+                // The hardest negative: a vectorised minimum over the row with the anchor's class masked out.
+                var hasN = same.Length < n;
+                foreach (var j in same) d[j] = T.PositiveInfinity;
+                var (minN, iN, cn) = hasN ? FusedPairwise.MinimumWithTies<T>(d) : (T.Zero, 0, 0);
                 posIndex[i] = ip; negIndex[i] = iN; posTies[i] = cp; negTies[i] = cn;
                 if (!hasP || !hasN) { perAnchor[i] = -1; continue; }
                 var v = maxP - minN + m;
@@ -80,33 +83,38 @@ internal static class TripletBatchHardFused
         {
             // Sparse gradient: per active anchor, the hardest positive(s) and negative(s); ties share it evenly.
             var w = FusedPairwise.Elements<T>(weights);
-            w.Clear();
             var d2 = FusedPairwise.Elements<T>(d2Tensor);
             var d = new T[n];
             var picks = new List<int>();
             for (var i = 0; i < n; i++)
             {
                 if (!(perAnchor[i] > 0)) continue;
-                var row = i * n;
-                foreach (var (index, ties, positive, sign) in new[] { (posIndex[i], posTies[i], true, 1.0), (negIndex[i], negTies[i], false, -1.0) })
-                {
-                    picks.Clear();
-                    if (ties == 1) picks.Add(index);
-                    else
-                    {
-                        FusedPairwise.RowDistances<T>(d2.Slice(row, n), d, Span<T>.Empty, clamp);
-                        for (var j = 0; j < n; j++)
-                            if (j != i && (y[j] == y[i]) == positive && d[j] == d[index]) picks.Add(j);
-                    }
-                    var c = T.CreateTruncating(sign / (picks.Count * (double)count));
-                    foreach (var j in picks)
-                    {
-                        var dij = FusedPairwise.Distance(d2[row + j], clamp);
-                        FusedPairwise.AddPair(w, n, i, j, c * FusedPairwise.HalfInverse(d2[row + j], dij, clamp));
-                    }
-                }
+                AddHardest(w, d2, d, picks, y, i, posIndex[i], posTies[i], positive: true, count, clamp);
+                AddHardest(w, d2, d, picks, y, i, negIndex[i], negTies[i], positive: false, count, clamp);
             }
         }
         return sum / count;
+    }
+
+    /// <summary>Adds anchor i's hardest positive (or negative) pair(s) to W; tied entries share the gradient evenly.</summary>
+    private static void AddHardest<T>(Span<T> w, Span<T> d2, T[] d, List<int> picks, long[] y, int i, int index, int ties, bool positive, int count, T clamp)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var n = d.Length;
+        var row = i * n;
+        picks.Clear();
+        if (ties == 1) picks.Add(index);
+        else
+        {
+            FusedPairwise.RowDistances<T>(d2.Slice(row, n), d, Span<T>.Empty, clamp);
+            for (var j = 0; j < n; j++)
+                if (j != i && (y[j] == y[i]) == positive && d[j] == d[index]) picks.Add(j);
+        }
+        var c = T.CreateTruncating((positive ? 1.0 : -1.0) / (picks.Count * (double)count));
+        foreach (var j in picks)
+        {
+            var dij = FusedPairwise.Distance(d2[row + j], clamp);
+            FusedPairwise.AddPair(w, n, i, j, c * FusedPairwise.HalfInverse(d2[row + j], dij, clamp));
+        }
     }
 }

@@ -113,6 +113,74 @@ internal static class FusedPairwise
         RowDistances<T>(d2, d, halfInverse, clamp);
     }
 
+    /// <summary>
+    /// Per sample, the indices of every sample with its label (itself included), ascending; the samples of one class
+    /// share one array. Lets a row pass visit an anchor's few positives directly instead of testing every label.
+    /// </summary>
+    internal static int[][] ClassMembers(long[] y)
+    {
+        var byLabel = new Dictionary<long, List<int>>();
+        for (var i = 0; i < y.Length; i++)
+        {
+            if (!byLabel.TryGetValue(y[i], out var list)) byLabel[y[i]] = list = [];
+            list.Add(i);
+        }
+        var arrays = byLabel.ToDictionary(p => p.Key, p => p.Value.ToArray());
+        var members = new int[y.Length][];
+        for (var i = 0; i < y.Length; i++) members[i] = arrays[y[i]];
+        return members;
+    }
+
+    /// <summary>The maximum of a NaN-free row (-inf when empty), vectorised (max is exact, so any order gives the same value).</summary>
+    internal static T Maximum<T>(ReadOnlySpan<T> row) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var max = T.NegativeInfinity;
+        var j = 0;
+        var width = Vector<T>.Count;
+        if (Vector.IsHardwareAccelerated && row.Length >= width)
+        {
+            var acc = new Vector<T>(row);
+            for (j = width; j <= row.Length - width; j += width) acc = Vector.Max(acc, new Vector<T>(row[j..]));
+            for (var k = 0; k < width; k++) max = T.Max(max, acc[k]);
+        }
+        for (; j < row.Length; j++) max = T.Max(max, row[j]);
+        return max;
+    }
+
+    /// <summary>
+    /// The minimum of a non-empty, NaN-free row, the first index holding it and how many entries equal it (exactly what
+    /// a scalar scan keeping the first strict minimum and counting ties gives), vectorised.
+    /// </summary>
+    internal static (T Min, int Index, int Count) MinimumWithTies<T>(ReadOnlySpan<T> row) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var min = T.PositiveInfinity;
+        var j = 0;
+        var width = Vector<T>.Count;
+        if (Vector.IsHardwareAccelerated && row.Length >= width)
+        {
+            var acc = new Vector<T>(row);
+            for (j = width; j <= row.Length - width; j += width) acc = Vector.Min(acc, new Vector<T>(row[j..]));
+            for (var k = 0; k < width; k++) min = T.Min(min, acc[k]);
+        }
+        for (; j < row.Length; j++) min = T.Min(min, row[j]);
+        // Ties are rare: scan lanes only in vectors that hold the minimum.
+        int index = -1, count = 0;
+        j = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var vm = new Vector<T>(min);
+            for (; j <= row.Length - width; j += width)
+            {
+                if (!Vector.EqualsAny(new Vector<T>(row[j..]), vm)) continue;
+                for (var k = j; k < j + width; k++)
+                    if (row[k] == min) { if (count++ == 0) index = k; }
+            }
+        }
+        for (; j < row.Length; j++)
+            if (row[j] == min) { if (count++ == 0) index = j; }
+        return (min, index, count);
+    }
+
     /// <summary>An uninitialised N x N gradient matrix of x's dtype (CPU).</summary>
     internal static Tensor NewWeights(Tensor x) => torch.empty(x.shape[0], x.shape[0], dtype: x.dtype, device: x.device);
 
