@@ -120,12 +120,13 @@ internal sealed class QuickstartRun
         var results = new List<ModelResult> { Evaluate("teacher", ModelRole.Teacher, teacher, test, cancellationToken) };
         results.AddRange(students.Select(s => Evaluate(s.Name, s.Role, s.Network, test, cancellationToken)));
 
-        // 6. Report. A distilled student that its own run's validation classes rank below the baseline gets a warning:
-        // the user's data, not the test table, says whether distillation helps them.
-        foreach (var warning in QuickstartReport.BelowBaselineOnValidation(students))
+        // 6. Report. A distilled student that its own run's validation classes rank below the baseline by more than
+        // their noise gets a warning (a smaller gap, a note): the user's data, not the test table, says whether
+        // distillation helps them.
+        foreach (var finding in QuickstartReport.BelowBaselineOnValidation(students, validation.Count))
         {
-            warnings.Add(warning);
-            console.MarkupLine($"[bold yellow]{Markup.Escape(warning)}[/]");
+            warnings.Add((finding.IsWarning ? "WARNING: " : "Note: ") + finding.Message);
+            console.MarkupLine(finding.IsWarning ? $"[bold yellow]{Markup.Escape(finding.Message)}[/]" : Markup.Escape(finding.Message));
         }
         ResultsTable.Write(o.Report, results);
         if (warnings.Count > 0)
