@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -132,19 +133,24 @@ internal static class FusedPairwise
     }
 
     /// <summary>The maximum of a NaN-free row (-inf when empty), vectorised (max is exact, so any order gives the same value).</summary>
-    internal static T Maximum<T>(ReadOnlySpan<T> row) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static T Maximum<T>(ReadOnlySpan<T> row) where T : unmanaged, IFloatingPointIeee754<T> => Extreme(row, maximum: true);
+
+    /// <summary>The minimum (+inf when empty) or maximum (-inf when empty) of a NaN-free row, vectorised.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // so that each caller's constant `maximum` removes the branch
+    private static T Extreme<T>(ReadOnlySpan<T> row, bool maximum) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var max = T.NegativeInfinity;
+        var extreme = maximum ? T.NegativeInfinity : T.PositiveInfinity;
         var j = 0;
         var width = Vector<T>.Count;
         if (Vector.IsHardwareAccelerated && row.Length >= width)
         {
             var acc = new Vector<T>(row);
-            for (j = width; j <= row.Length - width; j += width) acc = Vector.Max(acc, new Vector<T>(row[j..]));
-            for (var k = 0; k < width; k++) max = T.Max(max, acc[k]);
+            for (j = width; j <= row.Length - width; j += width)
+                acc = maximum ? Vector.Max(acc, new Vector<T>(row[j..])) : Vector.Min(acc, new Vector<T>(row[j..]));
+            for (var k = 0; k < width; k++) extreme = maximum ? T.Max(extreme, acc[k]) : T.Min(extreme, acc[k]);
         }
-        for (; j < row.Length; j++) max = T.Max(max, row[j]);
-        return max;
+        for (; j < row.Length; j++) extreme = maximum ? T.Max(extreme, row[j]) : T.Min(extreme, row[j]);
+        return extreme;
     }
 
     /// <summary>
@@ -153,19 +159,11 @@ internal static class FusedPairwise
     /// </summary>
     internal static (T Min, int Index, int Count) MinimumWithTies<T>(ReadOnlySpan<T> row) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var min = T.PositiveInfinity;
-        var j = 0;
-        var width = Vector<T>.Count;
-        if (Vector.IsHardwareAccelerated && row.Length >= width)
-        {
-            var acc = new Vector<T>(row);
-            for (j = width; j <= row.Length - width; j += width) acc = Vector.Min(acc, new Vector<T>(row[j..]));
-            for (var k = 0; k < width; k++) min = T.Min(min, acc[k]);
-        }
-        for (; j < row.Length; j++) min = T.Min(min, row[j]);
+        var min = Extreme(row, maximum: false);
         // Ties are rare: scan lanes only in vectors that hold the minimum.
         int index = -1, count = 0;
-        j = 0;
+        var j = 0;
+        var width = Vector<T>.Count;
         if (Vector.IsHardwareAccelerated)
         {
             var vm = new Vector<T>(min);
