@@ -128,16 +128,16 @@ internal sealed record QuickstartOptions
     public int ImagesPerClassInBatch { get; init; } = 8;
 
     /// <summary>
-    /// What <c>--resume</c> compares, by option name: every option that changes the results, and (warn only) the
-    /// thread count and device, which change only their last bits.
-    /// </summary>
-    /// <summary>
     /// A value the calibration's grid sets in every cell it trains (losses, rates, budget, warm-up, averaging, lambdas,
     /// metric weights): recorded as none for <c>--calibrate</c>, so a calibration folder stays resumable after the
     /// defaults change to what it chose.
     /// </summary>
     private object? Grid(object value) => Calibrate ? null : value;
 
+    /// <summary>
+    /// What <c>--resume</c> compares, by option name: every option that changes the results, and (warn only) the
+    /// thread count and device, which change only their last bits.
+    /// </summary>
     public RunSettings RunSettings() => new RunSettings { Sample = "quickstart" }
         .With("--fast", Fast).With("--seed", Seed).With("--calibrate", Calibrate)
         .With("--calibration-seeds", Calibrate ? string.Join(",", CalibrationSeeds) : "").With("--seeds", string.Join(",", Seeds))

@@ -84,4 +84,4 @@ internal static class QuickstartReport
 }
 
 /// <summary>What the validation check found about one distilled student: a warning, or a note that the gap is noise.</summary>
-public sealed record ValidationFinding(string Message, bool IsWarning);
+internal sealed record ValidationFinding(string Message, bool IsWarning);

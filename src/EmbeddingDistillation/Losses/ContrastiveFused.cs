@@ -40,7 +40,7 @@ internal static class ContrastiveFused
             var d2 = FusedPairwise.Elements<T>(d2Tensor);
             var a = withGradient ? FusedPairwise.Elements<T>(weights!) : Span<T>.Empty;
             var d = new T[n];
-            var half = new T[n];
+            var half = new T[withGradient ? n : 0]; // dd/d(d^2): only the gradient needs it
             var pull = new T[n];
             double total = 0;
             for (var i = start; i < end; i++)

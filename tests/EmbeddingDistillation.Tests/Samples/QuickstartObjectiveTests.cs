@@ -36,10 +36,6 @@ public class QuickstartObjectiveTests
     }
 
     /// <summary>
-    /// The command line's defaults are exactly what the committed calibration chose (docs/quickstart-calibration/chosen.json):
-    /// a default changed without calibrating, or a calibration committed without its defaults, fails here.
-    /// </summary>
-    /// <summary>
     /// A calibration sets the losses, rates, budget, warm-up, averaging, lambdas and metric weights of every cell itself,
     /// so their defaults do not reach it: a calibration folder stays resumable after the defaults become its choice.
     /// </summary>
@@ -54,6 +50,10 @@ public class QuickstartObjectiveTests
         Assert.ThrowsAny<Exception>(() => (before with { Calibrate = false }).RunSettings().CheckResume((after with { Calibrate = false }).RunSettings(), "run"));
     }
 
+    /// <summary>
+    /// The command line's defaults are exactly what the committed calibration chose (docs/quickstart-calibration/chosen.json):
+    /// a default changed without calibrating, or a calibration committed without its defaults, fails here.
+    /// </summary>
     [Fact]
     public void CommandLineDefaultsEqualTheCommittedCalibrationsChoice()
     {
