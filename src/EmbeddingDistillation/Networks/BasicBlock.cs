@@ -45,7 +45,7 @@ internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
     public bool BeginHeavyPadding => beginHeavy;
 
     /// <inheritdoc />
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => BlockScope.Run(() =>
     {
         var identity = downsample is null ? x : SafeConvolution.CallProjection(downsample, x);
         var y = relu.call(bn1.call(SafeConvolution.Call(conv1, beginHeavy ? nn.functional.pad(x, new long[] { 1, 0, 1, 0 }) : x)));
@@ -55,5 +55,5 @@ internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
         // broadcast: the CNTK layout's stride-2 blocks on odd-sized inputs, whose two paths disagree by one pixel and
         // whose sum the original network broadcasts (the standard layout's paths always agree).
         return beginHeavy && !y.shape.SequenceEqual(identity.shape) ? relu.call(y + identity) : y.add_(identity).relu_();
-    }
+    });
 }

@@ -43,7 +43,7 @@ internal sealed class Bottleneck : nn.Module<Tensor, Tensor>
     }
 
     /// <inheritdoc />
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => BlockScope.Run(() =>
     {
         var identity = downsample is null ? x : SafeConvolution.CallProjection(downsample, x);
         var y = relu.call(bn1.call(conv1.call(x)));
@@ -52,5 +52,5 @@ internal sealed class Bottleneck : nn.Module<Tensor, Tensor>
         // In place, as torchvision: the batch-norm output is fresh and its backward does not need it, so the block allocates
         // one tensor less per activation and per sum (bit-identical values).
         return y.add_(identity).relu_();
-    }
+    });
 }

@@ -26,5 +26,5 @@ internal sealed class DepthwiseSeparableBlock : nn.Module<Tensor, Tensor>
     }
 
     /// <inheritdoc />
-    public override Tensor forward(Tensor x) => pw.call(dw.call(x));
+    public override Tensor forward(Tensor x) => BlockScope.Run(() => pw.call(dw.call(x)));
 }

@@ -38,5 +38,5 @@ internal sealed class InvertedResidual : nn.Module<Tensor, Tensor>
 
     /// <inheritdoc />
     // The sum in place on the block's fresh batch-norm output (as torchvision adds in place): one tensor less per block.
-    public override Tensor forward(Tensor x) => UsesResidual ? conv.call(x).add_(x) : conv.call(x);
+    public override Tensor forward(Tensor x) => BlockScope.Run(() => UsesResidual ? conv.call(x).add_(x) : conv.call(x));
 }

@@ -118,16 +118,19 @@ internal sealed class ResNetBackbone : Backbone
     protected override Tensor ForwardCore(Tensor input, Action<string, Tensor>? tap)
     {
         if (Layout?.Input is { } adapter) input = adapter.Apply(input);
+        return Stages(BlockScope.Run(() => Stem(input)), tap);
+    }
+
+    private Tensor Stem(Tensor input)
+    {
         if (Layout?.BeginHeavyPadding == true)
         {
             // CNTK's pads: one more row/column before than after (ONNX pads [3, 3, 2, 2] and [1, 1, 0, 0]).
             var x0 = relu.call(bn1.call(SafeConvolution.Call(conv1, nn.functional.pad(input, new long[] { 3, 2, 3, 2 }))));
-            var pooled = maxpool!.call(nn.functional.pad(x0, new long[] { 1, 0, 1, 0 }, value: double.NegativeInfinity));
-            return Stages(pooled, tap);
+            return maxpool!.call(nn.functional.pad(x0, new long[] { 1, 0, 1, 0 }, value: double.NegativeInfinity));
         }
         var x = relu.call(bn1.call(SafeConvolution.Call(conv1, input)));
-        if (maxpool is not null) x = maxpool.call(x);
-        return Stages(x, tap);
+        return maxpool is null ? x : maxpool.call(x);
     }
 
     private Tensor Stages(Tensor x, Action<string, Tensor>? tap)

@@ -31,7 +31,11 @@ internal sealed class TappedLayerStack
         var x = input;
         for (int i = 0; i < layers.Length; i++)
         {
-            x = layers[i].call(x);
+            var next = layers[i].call(x);
+            // A layer's output that is neither the input nor a tap is dead once the next layer has run: freed now, as
+            // TorchSharp's Sequential does, not when the caller's dispose scope ends.
+            if (i > 0 && tapAfter[i - 1] is null && !ReferenceEquals(x, next)) x.Dispose();
+            x = next;
             if (tapAfter[i] is { } name) tap?.Invoke(name, x);
         }
         return x;
