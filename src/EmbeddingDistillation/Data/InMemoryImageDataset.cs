@@ -105,13 +105,8 @@ public class InMemoryImageDataset : IEmbeddingDataset
     public Tensor LoadImages(IReadOnlyList<int> indices, bool augment, int seed)
     {
         DatasetIndices.Validate(indices, Count, Name);
-        var plane = 3 * Height * Width;
-        var batch = new byte[indices.Count * plane];
-        for (var i = 0; i < indices.Count; i++)
-            Buffer.BlockCopy(_pixels, indices[i] * plane, batch, i * plane, plane);
-
         using var scope = NewDisposeScope();
-        var x = torch.tensor(batch, [indices.Count, 3, Height, Width]).to(ScalarType.Float32).div_(255f);
+        var x = BytesOf(indices).to(ScalarType.Float32).div_(255f);
         if (augment) x = BatchAugmentation.Apply(x, indices, seed, Options.Augmentation);
         var mean = torch.tensor(_mean, [1, 3, 1, 1]);
         var std = torch.tensor(_std, [1, 3, 1, 1]);
@@ -126,12 +121,23 @@ public class InMemoryImageDataset : IEmbeddingDataset
     internal Tensor LoadRawImages(IReadOnlyList<int> indices)
     {
         DatasetIndices.Validate(indices, Count, Name);
-        var plane = 3 * Height * Width;
-        var batch = new byte[indices.Count * plane];
-        for (var i = 0; i < indices.Count; i++)
-            Buffer.BlockCopy(_pixels, indices[i] * plane, batch, i * plane, plane);
         using var scope = NewDisposeScope();
-        return torch.tensor(batch, [indices.Count, 3, Height, Width]).to(ScalarType.Float32).div_(255f).MoveToOuterDisposeScope();
+        return BytesOf(indices).to(ScalarType.Float32).div_(255f).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The samples' pixels as a uint8 tensor [B, 3, H, W], copied straight into native memory: a managed staging array
+    /// per batch (4.8 MB at 224 px, batch 32) cost a fresh .NET allocation and its page faults every step, which made
+    /// the median batch load 10x its minimum (30 against 3 ms).
+    /// </summary>
+    private Tensor BytesOf(IReadOnlyList<int> indices)
+    {
+        var plane = 3 * Height * Width;
+        var batch = torch.empty([indices.Count, 3, Height, Width], dtype: ScalarType.Byte);
+        var destination = batch.bytes;
+        for (var i = 0; i < indices.Count; i++)
+            _pixels.AsSpan(indices[i] * plane, plane).CopyTo(destination.Slice(i * plane, plane));
+        return batch;
     }
 
     private (float[] Mean, float[] Std) ChannelStatistics()
