@@ -14,9 +14,9 @@ namespace EmbeddingDistillation.Primitives;
 /// The algorithm is the one glibc (from Arm's optimized-routines) uses for |x| &lt; 88: x N / ln 2 = k + r with
 /// N = 32, round to nearest by adding 1.5 * 2^52, exp(x) = 2^(k/N) 2^(r/N) with 2^(i/N) from a 32-entry table and
 /// 2^(r/N) - 1 a cubic, all in double, rounded once to float. Lanes with |x| &gt;= 88, infinities or NaN (overflow,
-/// underflow and special cases) go to <see cref="MathF.Exp"/> one by one. Checked against MathF.Exp on every float
-/// of (-88, 88) (<c>VectorExpTests</c>); elsewhere (Windows' or musl's expf) the two may differ in the last bit,
-/// and both stay within about half an ulp of exp.
+/// underflow and special cases) go to <see cref="MathF.Exp"/> one by one. Equal to MathF.Exp on all 2,237,661,184
+/// floats of (-88, 88) in a one-off exhaustive check (2026-12-02), and on every 7th of them in <c>VectorExpTests</c>;
+/// elsewhere (Windows' or musl's expf) the two may differ in the last bit, and both stay within about half an ulp of exp.
 /// </remarks>
 internal static class VectorExp
 {
