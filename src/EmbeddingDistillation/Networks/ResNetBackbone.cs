@@ -127,10 +127,10 @@ internal sealed class ResNetBackbone : Backbone
         {
             // CNTK's pads: one more row/column before than after (ONNX pads [3, 3, 2, 2] and [1, 1, 0, 0]).
             var x0 = relu.call(bn1.call(SafeConvolution.Call(conv1, nn.functional.pad(input, new long[] { 3, 2, 3, 2 }))));
-            return maxpool!.call(nn.functional.pad(x0, new long[] { 1, 0, 1, 0 }, value: double.NegativeInfinity));
+            return ChannelsLastMaxPool.Call(maxpool!, nn.functional.pad(x0, new long[] { 1, 0, 1, 0 }, value: double.NegativeInfinity));
         }
         var x = relu.call(bn1.call(SafeConvolution.Call(conv1, input)));
-        return maxpool is null ? x : maxpool.call(x);
+        return maxpool is null ? x : ChannelsLastMaxPool.Call(maxpool, x);
     }
 
     private Tensor Stages(Tensor x, Action<string, Tensor>? tap)
