@@ -1,4 +1,5 @@
 using EmbeddingDistillation.Networks;
+using static EmbeddingDistillation.Primitives.ModuleArguments;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -290,13 +291,6 @@ internal sealed class OnnxModuleEmitter
         long th = dilation[0] * (kernel[0] - 1), tw = dilation[1] * (kernel[1] - 1);
         return new[] { th / 2, tw / 2, th - th / 2, tw - tw / 2 };
     }
-
-    private static long[] Pair(long[]? values, long fallback) => values switch
-    {
-        null or { Length: 0 } => new[] { fallback, fallback },
-        { Length: 1 } => new[] { values[0], values[0] },
-        _ => new[] { values[0], values[1] },
-    };
 
     private static double[] ToDoubles(Tensor t)
     {

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static EmbeddingDistillation.Primitives.ModuleArguments;
 
 namespace EmbeddingDistillation.Networks;
 
@@ -16,7 +17,8 @@ namespace EmbeddingDistillation.Networks;
 /// native one's arithmetic: each output's gradient is added into the input position its index names, output by output
 /// in raster order per (sample, channel) plane, so overlapping windows sum in the same order (scatter_add_ along the
 /// flattened plane; the channels-last kernel's own backward is 10x slower than this). Max is exact and both kernels keep
-/// the first index of tied maxima and propagate NaN, so output and indices are identical (tests compare all three).
+/// the first index of tied maxima and propagate NaN, so output and indices are identical (the tests compare output and gradient bit for bit; a one-off check compared
+/// the indices of both kernels too).
 /// Other devices, other dtypes, inputs that are not 4-D and hooked MAC counting use the module itself.
 /// </remarks>
 internal static class ChannelsLastMaxPool
@@ -48,13 +50,6 @@ internal static class ChannelsLastMaxPool
     private static long[] Padding(MaxPool2d pool) => Pair(pool.padding, 0);
 
     private static long[] Dilation(MaxPool2d pool) => Pair(pool.dilation, 1);
-
-    private static long[] Pair(long[]? values, long fallback) => values switch
-    {
-        null or { Length: 0 } => [fallback, fallback],
-        { Length: 1 } => [values[0], values[0]],
-        _ => [values[0], values[1]],
-    };
 
     /// <summary>The autograd node: forward on the channels-last kernel, backward from the saved indices.</summary>
     private sealed class IndexGradientFunction : autograd.SingleTensorFunction<IndexGradientFunction>

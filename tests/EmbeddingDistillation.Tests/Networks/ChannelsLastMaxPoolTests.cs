@@ -52,7 +52,7 @@ public class ChannelsLastMaxPoolTests
     }
 
     [Fact]
-    public void NonContiguousInputAndSecondBackwardThroughTheGraphWork()
+    public void NonContiguousInputGetsTheModulesGradient()
     {
         using var scope = NewDisposeScope();
         using var pool = nn.MaxPool2d(3, stride: 2, padding: 1);
