@@ -33,9 +33,29 @@ internal static class RkdDistanceFused
         var pairs = (double)n * (n - 1);
         var normsS = FusedPairwise.Diagonal<T>(gsTensor, n);
         var normsT = FusedPairwise.Diagonal<T>(gtTensor, n);
-        // Pass 1: the off-diagonal means of both distance matrices.
-        var sumS = FusedPairwise.ForRows(n, (start, end) => OffDiagonalSum<T>(gsTensor, normsS, n, start, end, clamp));
-        var sumT = FusedPairwise.ForRows(n, (start, end) => OffDiagonalSum<T>(gtTensor, normsT, n, start, end, clamp));
+        // Pass 1: both distance matrices, written over their Gram matrices (each row reads only its own Gram row and the
+        // norms), and their off-diagonal sums. Later passes read the distances instead of taking square roots again.
+        var (sumS, sumT) = FusedPairwise.ForRows(n, (start, end) =>
+        {
+            var gs = FusedPairwise.Elements<T>(gsTensor);
+            var gt = FusedPairwise.Elements<T>(gtTensor);
+            var d2 = new T[n];
+            double totalS = 0, totalT = 0;
+            for (var i = start; i < end; i++)
+            {
+                var rowS = gs.Slice(i * n, n);
+                var rowT = gt.Slice(i * n, n);
+                SignedRowDistances(rowS, normsS, i, d2, clamp);
+                SignedRowDistances(rowT, normsT, i, d2, clamp);
+                // In index order, as a plain loop over one row adds them; the two independent sums overlap.
+                T rowSumS = T.Zero, rowSumT = T.Zero;
+                for (var j = 0; j < i; j++) { rowSumS += T.Abs(rowS[j]); rowSumT += T.Abs(rowT[j]); }
+                for (var j = i + 1; j < n; j++) { rowSumS += T.Abs(rowS[j]); rowSumT += T.Abs(rowT[j]); }
+                totalS += double.CreateTruncating(rowSumS);
+                totalT += double.CreateTruncating(rowSumT);
+            }
+            return (totalS, totalT);
+        });
         var meanS = T.CreateTruncating(sumS / pairs);
         var meanT = T.CreateTruncating(sumT / pairs);
         var withGradient = weights is not null;
@@ -47,15 +67,14 @@ internal static class RkdDistanceFused
             var gs = FusedPairwise.Elements<T>(gsTensor);
             var gt = FusedPairwise.Elements<T>(gtTensor);
             var a = withGradient ? FusedPairwise.Elements<T>(weights!) : Span<T>.Empty;
-            var d2 = new T[n];
             var ds = new T[n];
             var dt = new T[n];
             double total = 0, dot = 0;
             for (var i = start; i < end; i++)
             {
                 var row = i * n;
-                FusedPairwise.GramRowDistances<T>(gs, normsS, i, d2, ds, Span<T>.Empty, clamp);
-                FusedPairwise.GramRowDistances<T>(gt, normsT, i, d2, dt, Span<T>.Empty, clamp);
+                Magnitudes(gs.Slice(row, n), ds);
+                Magnitudes(gt.Slice(row, n), dt);
                 ds[i] = T.Zero;
                 dt[i] = T.Zero;
                 var j = 0;
@@ -112,16 +131,12 @@ internal static class RkdDistanceFused
             {
                 var a = FusedPairwise.Elements<T>(weights!);
                 var gs = FusedPairwise.Elements<T>(gsTensor);
-                var d2 = new T[n];
-                var half = new T[n];
-                var ds = new T[n];
                 for (var i = start; i < end; i++)
                 {
-                    var row = i * n;
-                    FusedPairwise.GramRowDistances<T>(gs, normsS, i, d2, ds, half, clamp);
-                    for (var j = 0; j < n; j++)
-                        a[row + j] = j == i ? T.Zero : (a[row + j] - shift) * scale * half[j];
-                    FusedPairwise.SymmetricDistanceWeightsRow(a.Slice(row, n), i);
+                    var row = a.Slice(i * n, n);
+                    ScaleByHalfInverse(row, gs.Slice(i * n, n), shift, scale);
+                    // The diagonal (clamped, so its factor is 0) is set by the W row below.
+                    FusedPairwise.SymmetricDistanceWeightsRow(row, i);
                 }
                 return 0;
             });
@@ -129,20 +144,65 @@ internal static class RkdDistanceFused
         return loss;
     }
 
-    private static double OffDiagonalSum<T>(Tensor gTensor, T[] norms, int n, int start, int end, T clamp)
+    /// <summary>
+    /// Row i of the distances d = sqrt(clamp_min(d^2, clamp)) from the Gram row in <paramref name="row"/>, written over
+    /// it, negated where the clamp holds (d^2 &lt; clamp, the diagonal included), so that a later pass knows where
+    /// dd/d(d^2) is 0 without d^2. Every d is at least sqrt(clamp) &gt; 0, so the sign is free to carry that bit.
+    /// </summary>
+    private static void SignedRowDistances<T>(Span<T> row, T[] squaredNorms, int i, Span<T> d2, T clamp)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var g = FusedPairwise.Elements<T>(gTensor);
-        var d2 = new T[n];
-        var d = new T[n];
-        double total = 0;
-        for (var i = start; i < end; i++)
+        FusedPairwise.GramRowSquaredDistances<T>(row, squaredNorms, squaredNorms[i], d2);
+        var j = 0;
+        if (Vector.IsHardwareAccelerated)
         {
-            FusedPairwise.GramRowDistances<T>(g, norms, i, d2, d, Span<T>.Empty, clamp);
-            var rowSum = T.Zero;
-            for (var j = 0; j < n; j++) if (j != i) rowSum += d[j];
-            total += double.CreateTruncating(rowSum);
+            var vc = new Vector<T>(clamp);
+            for (; j <= d2.Length - Vector<T>.Count; j += Vector<T>.Count)
+            {
+                var v = new Vector<T>(d2[j..]);
+                var dv = Vector.SquareRoot(Vector.Max(v, vc));
+                Vector.ConditionalSelect(Vector.GreaterThanOrEqual(v, vc), dv, -dv).CopyTo(row[j..]);
+            }
         }
-        return total;
+        for (; j < d2.Length; j++)
+        {
+            var d = FusedPairwise.Distance(d2[j], clamp);
+            row[j] = d2[j] >= clamp ? d : -d;
+        }
+    }
+
+    /// <summary>|signed| into <paramref name="d"/>: the distances of a <see cref="SignedRowDistances{T}"/> row.</summary>
+    private static void Magnitudes<T>(ReadOnlySpan<T> signed, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var j = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; j <= d.Length - Vector<T>.Count; j += Vector<T>.Count)
+                Vector.Abs(new Vector<T>(signed[j..])).CopyTo(d[j..]);
+        for (; j < d.Length; j++) d[j] = T.Abs(signed[j]);
+    }
+
+    /// <summary>
+    /// a_j = (a_j - shift) * scale * dd/d(d^2)_j, with dd/d(d^2) = 0.5 / d where the signed distance is positive
+    /// (clamp inactive), else 0: what autograd gives through the clamp and the square root.
+    /// </summary>
+    private static void ScaleByHalfInverse<T>(Span<T> a, ReadOnlySpan<T> signed, T shift, T scale)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var half = T.CreateTruncating(0.5);
+        var j = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var vShift = new Vector<T>(shift);
+            var vScale = new Vector<T>(scale);
+            var vHalf = new Vector<T>(half);
+            for (; j <= a.Length - Vector<T>.Count; j += Vector<T>.Count)
+            {
+                var d = new Vector<T>(signed[j..]);
+                var inverse = Vector.ConditionalSelect(Vector.GreaterThan(d, Vector<T>.Zero), vHalf / d, Vector<T>.Zero);
+                ((new Vector<T>(a[j..]) - vShift) * vScale * inverse).CopyTo(a[j..]);
+            }
+        }
+        for (; j < a.Length; j++)
+            a[j] = (a[j] - shift) * scale * (signed[j] > T.Zero ? half / signed[j] : T.Zero);
     }
 }

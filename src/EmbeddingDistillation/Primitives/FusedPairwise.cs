@@ -88,7 +88,7 @@ internal static class FusedPairwise
     /// the Gram matrix being symmetric, the matrix is too. (The torch form adds norms computed apart from the Gram
     /// matrix; the two differ in the last bits.)
     /// </summary>
-    private static void GramRowSquaredDistances<T>(ReadOnlySpan<T> gramRow, ReadOnlySpan<T> squaredNorms, T gii, Span<T> d2)
+    internal static void GramRowSquaredDistances<T>(ReadOnlySpan<T> gramRow, ReadOnlySpan<T> squaredNorms, T gii, Span<T> d2)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var j = 0;
